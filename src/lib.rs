@@ -1,0 +1,10 @@
+//! patchform: Terraform's plan/apply workflow for operating-system patches, over SSH.
+//!
+//! The modules are the pipeline stages, in the order data flows through them; see
+//! ARCHITECTURE.md for the invariants each one keeps.
+
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod model;
+pub mod render;
