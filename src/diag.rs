@@ -168,7 +168,7 @@ pub fn did_you_mean<'a>(
                 c,
             )
         })
-        .filter(|(distance, c)| *distance <= (c.len() / 3).max(2))
+        .filter(|(distance, c)| *distance <= (c.len() / 4).max(1))
         .min_by_key(|(distance, c)| (*distance, *c))
         .map(|(_, c)| c)
 }

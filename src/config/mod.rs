@@ -198,6 +198,18 @@ impl Scope {
             .insert(name.to_owned(), value);
     }
 
+    /// Whether a reference has a value; a declared name may lack one when its own
+    /// evaluation failed and was already reported.
+    fn has(&self, reference: &Reference) -> bool {
+        let Some(values) = self.roots.get(reference.root.as_str()) else {
+            return false;
+        };
+        reference
+            .name
+            .as_ref()
+            .is_none_or(|name| values.contains_key(name))
+    }
+
     fn context(&self) -> Context<'static> {
         let mut ctx = Context::new();
         functions::declare_all(&mut ctx);
@@ -1162,7 +1174,11 @@ impl Loader<'_> {
             let upstream_broken = graph
                 .neighbors_directed(component[0], petgraph::Direction::Incoming)
                 .any(|dep| broken.contains(&graph[dep]));
-            if broken.contains(&i) || upstream_broken {
+            let missing_input = node
+                .refs
+                .iter()
+                .any(|r| matches!(r.root.as_str(), "var") && !scope.has(r));
+            if broken.contains(&i) || upstream_broken || missing_input {
                 broken.insert(i);
                 continue;
             }
@@ -1306,7 +1322,8 @@ impl Loader<'_> {
                     let references = refs::references(&attr.value);
                     let mut resolvable = true;
                     for reference in &references {
-                        resolvable &= self.check_reference(file, reference, declared);
+                        resolvable &=
+                            self.check_reference(file, reference, declared) && scope.has(reference);
                     }
                     if !resolvable {
                         continue;

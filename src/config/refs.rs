@@ -2,7 +2,8 @@
 
 use hcl::edit::Span as _;
 use hcl::edit::expr::{Expression, ForExpr, TraversalOperator};
-use hcl::edit::visit::{Visit, visit_expr, visit_for_expr};
+use hcl::edit::template::ForTemplateExpr;
+use hcl::edit::visit::{Visit, visit_expr, visit_for_expr, visit_for_template_expr};
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -29,6 +30,18 @@ impl Visit for Collector {
         }
         self.scopes.push(scope);
         visit_for_expr(self, expr);
+        self.scopes.pop();
+    }
+
+    fn visit_for_template_expr(&mut self, expr: &ForTemplateExpr) {
+        // hcl-edit 0.10's default walk skips the collection of a `%{ for }` directive.
+        self.visit_expr(&expr.collection_expr);
+        let mut scope = HashSet::from([expr.value_var.as_str().to_owned()]);
+        if let Some(key) = &expr.key_var {
+            scope.insert(key.as_str().to_owned());
+        }
+        self.scopes.push(scope);
+        visit_for_template_expr(self, expr);
         self.scopes.pop();
     }
 
@@ -71,4 +84,32 @@ pub(crate) fn references(expr: &Expression) -> Vec<Reference> {
     let mut collector = Collector::default();
     collector.visit_expr(expr);
     collector.found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots(text: &str) -> Vec<String> {
+        let expr: Expression = text.parse().unwrap();
+        references(&expr)
+            .into_iter()
+            .map(|r| format!("{}.{}", r.root, r.name.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn iteration_variables_are_not_references() {
+        assert_eq!(roots("[for x in var.xs : x.name]"), ["var.xs"]);
+        assert_eq!(
+            roots("{ for k, v in local.m : k => v if v != var.skip }"),
+            ["local.m", "var.skip"]
+        );
+        assert_eq!(
+            roots("\"%{ for t in local.ts }${t}${var.sep}%{ endfor }\""),
+            ["local.ts", "var.sep"]
+        );
+        assert_eq!(roots("module.m.out[local.i]"), ["module.m", "local.i"]);
+        assert_eq!(roots("patch_group.web"), ["patch_group.web"]);
+    }
 }

@@ -1,1 +1,4 @@
-//! Integration tests.
+//! The single integration-test binary (one binary links once, as ripgrep and just do).
+
+mod config;
+mod fleet;

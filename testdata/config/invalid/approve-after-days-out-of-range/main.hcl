@@ -1,0 +1,6 @@
+patch_baseline "web" {
+  operating_system = "DEBIAN"
+  approval_rule {
+    approve_after_days = 400
+  }
+}

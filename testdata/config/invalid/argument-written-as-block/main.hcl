@@ -1,0 +1,6 @@
+host "web-1" {
+  address = "10.0.0.1"
+  tags {
+    role = "web"
+  }
+}

@@ -1,0 +1,3 @@
+patch_baseline "web" {
+  operating_system = "DEBIAN"
+}

@@ -1,0 +1,7 @@
+host "web-1" {
+  address = "10.0.0.1"
+}
+
+host "web-1" {
+  address = "10.0.0.2"
+}

@@ -1,0 +1,7 @@
+variable "region" {
+  default = "eu"
+}
+
+variable "region" {
+  default = "us"
+}

@@ -1,0 +1,3 @@
+patch_group "web" {
+  description = "no baseline here"
+}

@@ -1,0 +1,4 @@
+patch_baseline "web" {
+  operating_system = "DEBIAN"
+  approved_patches = ["openssl[", "libssl*"]
+}

@@ -1,0 +1,4 @@
+patch_baseline "web" {
+  operating_system = "DEBIAM"
+  approved_patches = ["openssl"]
+}

@@ -1,0 +1,3 @@
+inventory "fleet" {
+  path = "hosts.ini"
+}

@@ -1,0 +1,3 @@
+host "web-1" {
+  port = 22
+}

@@ -1,0 +1,3 @@
+patch_baseline {
+  operating_system = "DEBIAN"
+}

@@ -1,0 +1,3 @@
+patch_baseline "web" {
+  approved_patches = ["openssl"]
+}

@@ -1,0 +1,3 @@
+module "shared" {
+  source = "git::https://example.com/modules.git?ref=v1"
+}

@@ -1,0 +1,3 @@
+module "security" {
+  source = "./modules/nope"
+}

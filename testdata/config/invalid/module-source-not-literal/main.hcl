@@ -1,0 +1,7 @@
+variable "path" {
+  default = "./m"
+}
+
+module "shared" {
+  source = var.path
+}

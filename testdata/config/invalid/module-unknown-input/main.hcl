@@ -1,0 +1,4 @@
+module "security" {
+  source  = "./m"
+  regoin  = "eu"
+}

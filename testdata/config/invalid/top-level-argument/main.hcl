@@ -1,0 +1,1 @@
+operating_system = "DEBIAN"

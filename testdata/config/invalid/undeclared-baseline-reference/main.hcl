@@ -1,0 +1,7 @@
+patch_baseline "web" {
+  operating_system = "DEBIAN"
+  approved_patches = ["openssl"]
+}
+patch_group "web" {
+  baseline = patch_baseline.webb
+}

@@ -1,0 +1,3 @@
+host "web-1" {
+  address = upcase("web-1.example.com")
+}

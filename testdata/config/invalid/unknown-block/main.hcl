@@ -1,0 +1,3 @@
+patch_baselin "web" {
+  operating_system = "DEBIAN"
+}

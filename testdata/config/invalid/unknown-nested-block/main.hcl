@@ -1,0 +1,6 @@
+patch_baseline "web" {
+  operating_system = "DEBIAN"
+  approved_patches = ["a"]
+  approval_rules {
+  }
+}

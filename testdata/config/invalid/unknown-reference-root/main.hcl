@@ -1,0 +1,4 @@
+host "web-1" {
+  address = "10.0.0.1"
+  tags    = { env = vars.env }
+}

@@ -1,0 +1,3 @@
+variable "delay" {
+  type = number
+}
