@@ -7,4 +7,5 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod model;
+pub mod pkg;
 pub mod render;

@@ -1,0 +1,176 @@
+//! Package-manager knowledge: the exact commands run on hosts and pure parsers for their
+//! output. No I/O happens here, so every parser is tested from recorded fixtures.
+
+pub mod apt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Output a parser could not accept, with the 1-based line where it went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct ParseError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> ParseError {
+        ParseError { line: None, message: message.into() }
+    }
+
+    pub fn at(line: usize, message: impl Into<String>) -> ParseError {
+        ParseError { line: Some(line), message: message.into() }
+    }
+}
+
+/// Longest package name or version accepted; real ones are far shorter, and a bound keeps a
+/// hostile host from inflating state and plans.
+const MAX_TOKEN: usize = 200;
+
+/// A Debian package name as policy §5.6.1 allows: lowercase letters, digits, `+ - .`,
+/// starting with a letter or digit, optionally with a `:arch` qualifier.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PackageName(String);
+
+impl PackageName {
+    pub fn parse(text: &str) -> Result<PackageName, String> {
+        let (name, arch) = match text.split_once(':') {
+            Some((name, arch)) => (name, Some(arch)),
+            None => (text, None),
+        };
+        let valid_name = name.len() >= 2
+            && name.len() <= MAX_TOKEN
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+        let valid_arch = arch.is_none_or(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        if valid_name && valid_arch {
+            Ok(PackageName(text.to_owned()))
+        } else {
+            Err(format!("\"{}\" is not a valid package name", text.escape_debug()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PackageName {
+    type Error = String;
+    fn try_from(text: String) -> Result<PackageName, String> {
+        PackageName::parse(&text)
+    }
+}
+
+impl From<PackageName> for String {
+    fn from(name: PackageName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for PackageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Debian version, ordered as dpkg orders it, printed exactly as the host printed it.
+#[derive(Clone)]
+pub struct Version {
+    text: String,
+    parsed: debversion::Version,
+}
+
+impl Version {
+    pub fn parse(text: &str) -> Result<Version, String> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || ".+~:-".contains(c);
+        let invalid = || format!("\"{}\" is not a valid Debian version", text.escape_debug());
+        if text.is_empty() || text.len() > MAX_TOKEN || !text.chars().all(allowed) || !text.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        let parsed = text.parse::<debversion::Version>().map_err(|_| invalid())?;
+        Ok(Version { text: text.to_owned(), parsed })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Version) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Version {}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Version) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Version) -> Ordering {
+        // Equal by dpkg but spelled differently ("1.0" and "0:1.0") still order stably.
+        self.parsed.cmp(&other.parsed).then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+impl fmt::Debug for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Version({})", self.text)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Version, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Version::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_order_like_dpkg() {
+        let ordered = [
+            "1.0~rc1-1", "1.0-1", "1.0-1+deb12u1", "1.0a", "1.0+", "1.1-1", "2.0", "1:0.9",
+        ];
+        for pair in ordered.windows(2) {
+            let (a, b) = (Version::parse(pair[0]).unwrap(), Version::parse(pair[1]).unwrap());
+            assert!(a < b, "{a} < {b}");
+        }
+    }
+
+    #[test]
+    fn names_and_versions_reject_shell_syntax() {
+        for bad in ["a;b", "$(x)", "a b", "-rf", "A", "x", "a`b`", ""] {
+            assert!(PackageName::parse(bad).is_err(), "{bad}");
+        }
+        for good in ["libssl3", "g++", "libstdc++6:amd64", "python3.11"] {
+            assert!(PackageName::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["1.0;", "$1", "1 0", "-1", "", "v1.0"] {
+            assert!(Version::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
