@@ -789,10 +789,194 @@ impl Lowering<'_> {
         }
     }
 
+    fn schedule_error(&mut self, error: &schedule::ScheduleError, span: &Span) {
+        self.error(error.summary(), error.detail(), span);
+    }
+
+    /// An RFC 3339 timestamp or a plain date (midnight UTC), as AWS accepts ISO 8601.
+    fn timestamp(&mut self, block: &Block, name: &str) -> Option<jiff::Timestamp> {
+        let attr = block.attr(name)?;
+        let text = attr.value.as_str().unwrap_or_default();
+        let parsed = text.parse::<jiff::Timestamp>().ok().or_else(|| {
+            text.parse::<jiff::civil::Date>()
+                .ok()
+                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        });
+        if parsed.is_none() {
+            self.error(
+                "Invalid date",
+                format!("{name} must be an ISO 8601 date or timestamp such as \"2026-01-31\" or \"2026-01-31T22:00:00Z\", but it is \"{text}\"."),
+                &attr.span,
+            );
+        }
+        parsed
+    }
+
+    fn limit(
+        &mut self,
+        task: &Block,
+        name: &str,
+        parse: fn(&str) -> Result<schedule::Limit, schedule::ScheduleError>,
+        default: schedule::Limit,
+    ) -> schedule::Limit {
+        let Some(attr) = task.attr(name) else {
+            return default;
+        };
+        match parse(attr.value.as_str().unwrap_or_default()) {
+            Ok(limit) => limit,
+            Err(error) => {
+                self.schedule_error(&error, &attr.span);
+                default
+            }
+        }
+    }
+
+    fn task(&mut self, task: &Block) -> MaintenanceTask {
+        let mut waves = Vec::new();
+        if let Some(attr) = task.attr("waves") {
+            for wave in strings(Some(attr)) {
+                match schedule::parse_concurrency(&wave) {
+                    Ok(limit) => waves.push(limit),
+                    Err(error) => self.schedule_error(&error, &attr.span),
+                }
+            }
+        }
+        MaintenanceTask {
+            name: task.label().to_owned(),
+            operation: self.spelled(
+                task,
+                "operation",
+                Operation::parse,
+                Operation::ALL,
+                Operation::Install,
+            ),
+            reboot: self.spelled(
+                task,
+                "reboot",
+                RebootOption::parse,
+                RebootOption::ALL,
+                RebootOption::RebootIfNeeded,
+            ),
+            priority: self
+                .integer(task, "priority", 0.0, 1_000_000.0)
+                .map_or(1, |p| p as u32),
+            // One host at a time and no tolerated failure: the safe reading of "unspecified".
+            max_concurrency: self.limit(
+                task,
+                "max_concurrency",
+                schedule::parse_concurrency,
+                schedule::Limit::Count(1),
+            ),
+            max_errors: self.limit(
+                task,
+                "max_errors",
+                schedule::parse_max_errors,
+                schedule::Limit::Count(0),
+            ),
+            cutoff_behavior: self.spelled(
+                task,
+                "cutoff_behavior",
+                CutoffBehavior::parse,
+                CutoffBehavior::ALL,
+                CutoffBehavior::ContinueTask,
+            ),
+            pre_hook: string(task.attr("pre_hook")),
+            post_hook: string(task.attr("post_hook")),
+            health_check: string(task.attr("health_check")),
+            waves,
+        }
+    }
+
     fn windows(
         &mut self,
-        _groups: &BTreeMap<String, PatchGroup>,
+        groups: &BTreeMap<String, PatchGroup>,
     ) -> BTreeMap<String, MaintenanceWindow> {
-        BTreeMap::new()
+        let known: BTreeSet<String> = groups.keys().cloned().collect();
+        let blocks: Vec<Block> = self.blocks("maintenance_window").cloned().collect();
+        let mut windows = BTreeMap::new();
+        let mut targeted: BTreeMap<String, String> = BTreeMap::new();
+        for block in &blocks {
+            let schedule = block.attr("schedule").and_then(|attr| {
+                match schedule::parse_schedule(attr.value.as_str().unwrap_or_default()) {
+                    Ok(schedule) => Some(schedule),
+                    Err(error) => {
+                        self.schedule_error(&error, &attr.span);
+                        None
+                    }
+                }
+            });
+            let time_zone = match block.attr("schedule_timezone") {
+                None => Some(jiff::tz::TimeZone::UTC),
+                Some(attr) => {
+                    match schedule::parse_time_zone(attr.value.as_str().unwrap_or_default()) {
+                        Ok(zone) => Some(zone),
+                        Err(error) => {
+                            self.schedule_error(&error, &attr.span);
+                            None
+                        }
+                    }
+                }
+            };
+            let duration = self.integer(block, "duration", 1.0, 24.0);
+            let cutoff = self.integer(block, "cutoff", 0.0, 23.0);
+            let offset = self
+                .integer(block, "schedule_offset", 0.0, 6.0)
+                .unwrap_or(0.0);
+            let start_date = self.timestamp(block, "start_date");
+            let end_date = self.timestamp(block, "end_date");
+            let tasks: Vec<MaintenanceTask> = block.blocks("task").map(|t| self.task(t)).collect();
+            let mut targets = Vec::new();
+            if let Some(attr) = block.attr("targets") {
+                for value in strings(Some(attr)) {
+                    let Some(address) = self.resolve(block, attr, &value, "patch_group", &known)
+                    else {
+                        continue;
+                    };
+                    if let Some(other) = targeted.insert(address.clone(), block.address()) {
+                        self.error(
+                            "Group targeted by two windows",
+                            format!("{address} is already a target of {other}. A group belongs to exactly one maintenance window; remove it from one of them."),
+                            &attr.span,
+                        );
+                    }
+                    targets.push(address);
+                }
+            }
+            let (Some(schedule), Some(time_zone), Some(duration), Some(cutoff)) =
+                (schedule, time_zone, duration, cutoff)
+            else {
+                continue;
+            };
+            let spec = schedule::WindowSpec {
+                schedule,
+                time_zone,
+                schedule_offset: offset as u8,
+                duration: duration as u8,
+                cutoff: cutoff as u8,
+                start_date,
+                end_date,
+                enabled: bool_value(block.attr("enabled")).unwrap_or(true),
+            };
+            match schedule::Window::new(spec) {
+                Ok(window) => {
+                    let address = block.address();
+                    let name =
+                        string(block.attr("name")).unwrap_or_else(|| block.label().to_owned());
+                    windows.insert(
+                        address.clone(),
+                        MaintenanceWindow {
+                            address,
+                            name,
+                            window,
+                            targets,
+                            tasks,
+                        },
+                    );
+                }
+                Err(error) => self.schedule_error(&error, &block.span),
+            }
+        }
+        windows
     }
 }

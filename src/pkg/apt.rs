@@ -185,18 +185,27 @@ fn sections(stdout: &str) -> Result<BTreeMap<String, (usize, Vec<&str>)>, ParseE
         let line_number = index + 1;
         if let Some(name) = line.strip_prefix(SECTION) {
             if out.contains_key(name) {
-                return Err(ParseError::at(line_number, format!("section {name} appears twice")));
+                return Err(ParseError::at(
+                    line_number,
+                    format!("section {name} appears twice"),
+                ));
             }
             out.insert(name.to_owned(), (line_number + 1, Vec::new()));
             current = Some(name.to_owned());
         } else if let Some(status) = line.strip_prefix(STATUS) {
-            let name = current.take().ok_or_else(|| ParseError::at(line_number, "status outside a section"))?;
+            let name = current
+                .take()
+                .ok_or_else(|| ParseError::at(line_number, "status outside a section"))?;
             if status.trim() != "0" {
                 let lines = &out[&name].1;
                 let tail: Vec<&str> = lines.iter().rev().take(3).rev().copied().collect();
                 return Err(ParseError::at(
                     line_number,
-                    format!("the {name} command exited with status {}: {}", status.trim(), tail.join(" | ")),
+                    format!(
+                        "the {name} command exited with status {}: {}",
+                        status.trim(),
+                        tail.join(" | ")
+                    ),
                 ));
             }
         } else if let Some(name) = &current
@@ -221,7 +230,9 @@ fn section<'a>(
 pub(crate) fn parse_os_release(lines: &[&str]) -> OsRelease {
     let mut os = OsRelease::default();
     for line in lines {
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let value = value.trim().trim_matches('"').to_owned();
         match key.trim() {
             "ID" => os.id = value,
@@ -235,7 +246,10 @@ pub(crate) fn parse_os_release(lines: &[&str]) -> OsRelease {
 }
 
 /// Parses `dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n'`.
-pub(crate) fn parse_dpkg(first_line: usize, lines: &[&str]) -> Result<BTreeMap<PackageName, InstalledPackage>, ParseError> {
+pub(crate) fn parse_dpkg(
+    first_line: usize,
+    lines: &[&str],
+) -> Result<BTreeMap<PackageName, InstalledPackage>, ParseError> {
     let mut installed = BTreeMap::new();
     for (offset, line) in lines.iter().enumerate() {
         if line.is_empty() {
@@ -271,10 +285,15 @@ pub(crate) fn parse_dpkg(first_line: usize, lines: &[&str]) -> Result<BTreeMap<P
 
 /// Parses the `Inst` lines of `apt-get -s dist-upgrade`:
 /// `Inst NAME [OLD] (NEW RELEASE[, RELEASE] [ARCH])`, `[OLD]` absent for new packages.
-pub(crate) fn parse_simulation(first_line: usize, lines: &[&str]) -> Result<Vec<SimulatedInstall>, ParseError> {
+pub(crate) fn parse_simulation(
+    first_line: usize,
+    lines: &[&str],
+) -> Result<Vec<SimulatedInstall>, ParseError> {
     let mut installs = Vec::new();
     for (offset, line) in lines.iter().enumerate() {
-        let Some(rest) = line.strip_prefix("Inst ") else { continue };
+        let Some(rest) = line.strip_prefix("Inst ") else {
+            continue;
+        };
         let at = first_line + offset;
         let (name, rest) = rest
             .split_once(' ')
@@ -284,7 +303,10 @@ pub(crate) fn parse_simulation(first_line: usize, lines: &[&str]) -> Result<Vec<
                 let (old, rest) = old
                     .split_once("] ")
                     .ok_or_else(|| ParseError::at(at, "unterminated [installed version]"))?;
-                (Some(Version::parse(old).map_err(|e| ParseError::at(at, e))?), rest)
+                (
+                    Some(Version::parse(old).map_err(|e| ParseError::at(at, e))?),
+                    rest,
+                )
             }
             None => (None, rest),
         };
@@ -312,7 +334,9 @@ pub(crate) fn parse_releases(lines: &[&str]) -> BTreeMap<String, Release> {
             let Some(key) = source.take() else { continue };
             let mut release = Release::default();
             for pair in fields.split(',') {
-                let Some((k, v)) = pair.split_once('=') else { continue };
+                let Some((k, v)) = pair.split_once('=') else {
+                    continue;
+                };
                 let v = v.to_owned();
                 match k {
                     "o" => release.origin = v,
@@ -343,14 +367,18 @@ fn source_key(line: &str) -> Option<String> {
 }
 
 /// Version tables of `apt-cache policy -- NAME...`: per package, every version and its sources.
-pub(crate) fn parse_policy(first_line: usize, lines: &[&str]) -> Result<BTreeMap<PackageName, Vec<(Version, Vec<String>)>>, ParseError> {
+pub(crate) fn parse_policy(
+    first_line: usize,
+    lines: &[&str],
+) -> Result<BTreeMap<PackageName, Vec<(Version, Vec<String>)>>, ParseError> {
     let mut tables: BTreeMap<PackageName, Vec<(Version, Vec<String>)>> = BTreeMap::new();
     let mut package: Option<PackageName> = None;
     let mut in_table = false;
     for (offset, line) in lines.iter().enumerate() {
         let at = first_line + offset;
         if !line.starts_with(' ') && line.ends_with(':') {
-            let name = PackageName::parse(line.trim_end_matches(':')).map_err(|e| ParseError::at(at, e))?;
+            let name = PackageName::parse(line.trim_end_matches(':'))
+                .map_err(|e| ParseError::at(at, e))?;
             tables.entry(name.clone()).or_default();
             package = Some(name);
             in_table = false;
@@ -371,7 +399,10 @@ pub(crate) fn parse_policy(first_line: usize, lines: &[&str]) -> Result<BTreeMap
         if trimmed.starts_with("*** ") || indent <= 5 {
             let text = trimmed.trim_start_matches("*** ");
             let version = text.split_whitespace().next().unwrap_or_default();
-            versions.push((Version::parse(version).map_err(|e| ParseError::at(at, e))?, Vec::new()));
+            versions.push((
+                Version::parse(version).map_err(|e| ParseError::at(at, e))?,
+                Vec::new(),
+            ));
         } else if let Some((_, sources)) = versions.last_mut()
             && let Some(key) = source_key(trimmed)
         {
@@ -402,7 +433,10 @@ fn dependency_names(field: &str) -> Vec<PackageName> {
         .collect()
 }
 
-pub(crate) fn parse_show(first_line: usize, lines: &[&str]) -> Result<Vec<PackageRecord>, ParseError> {
+pub(crate) fn parse_show(
+    first_line: usize,
+    lines: &[&str],
+) -> Result<Vec<PackageRecord>, ParseError> {
     let mut records = Vec::new();
     let mut fields: BTreeMap<&str, String> = BTreeMap::new();
     let mut start = first_line;
@@ -410,10 +444,22 @@ pub(crate) fn parse_show(first_line: usize, lines: &[&str]) -> Result<Vec<Packag
         if fields.is_empty() {
             return Ok(());
         }
-        let name = fields.get("Package").ok_or_else(|| ParseError::at(at, "record without Package"))?;
-        let version = fields.get("Version").ok_or_else(|| ParseError::at(at, "record without Version"))?;
-        let mut depends = fields.get("Pre-Depends").map(|f| dependency_names(f)).unwrap_or_default();
-        depends.extend(fields.get("Depends").map(|f| dependency_names(f)).unwrap_or_default());
+        let name = fields
+            .get("Package")
+            .ok_or_else(|| ParseError::at(at, "record without Package"))?;
+        let version = fields
+            .get("Version")
+            .ok_or_else(|| ParseError::at(at, "record without Version"))?;
+        let mut depends = fields
+            .get("Pre-Depends")
+            .map(|f| dependency_names(f))
+            .unwrap_or_default();
+        depends.extend(
+            fields
+                .get("Depends")
+                .map(|f| dependency_names(f))
+                .unwrap_or_default(),
+        );
         records.push(PackageRecord {
             name: PackageName::parse(name).map_err(|e| ParseError::at(at, e))?,
             version: Version::parse(version).map_err(|e| ParseError::at(at, e))?,
@@ -463,9 +509,15 @@ pub fn parse_facts(stdout: &str) -> Result<AptFacts, ParseError> {
     let (_, fingerprint) = section(&sections, "fingerprint")?;
     let (simulate_first, simulate) = section(&sections, "simulate")?;
     let (_, policy) = section(&sections, "policy")?;
-    let boot_id = boot.first().map(|b| b.trim().to_owned()).unwrap_or_default();
+    let boot_id = boot
+        .first()
+        .map(|b| b.trim().to_owned())
+        .unwrap_or_default();
     if boot_id.len() != 36 || !boot_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-        return Err(ParseError::new(format!("boot_id \"{}\" is not a UUID", boot_id.escape_debug())));
+        return Err(ParseError::new(format!(
+            "boot_id \"{}\" is not a UUID",
+            boot_id.escape_debug()
+        )));
     }
     let reboot_required = reboot.first().is_some_and(|l| l.trim() == "yes");
     let reboot_required_packages = reboot
@@ -484,13 +536,18 @@ pub fn parse_facts(stdout: &str) -> Result<AptFacts, ParseError> {
         if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
             Ok(text.to_owned())
         } else {
-            Err(ParseError::new("the fingerprint section holds no SHA-256 digest"))
+            Err(ParseError::new(
+                "the fingerprint section holds no SHA-256 digest",
+            ))
         }
     };
     Ok(AptFacts {
         os: parse_os_release(os_lines),
         boot_id,
-        running_kernel: kernel.first().map(|k| k.trim().to_owned()).unwrap_or_default(),
+        running_kernel: kernel
+            .first()
+            .map(|k| k.trim().to_owned())
+            .unwrap_or_default(),
         reboot_required,
         reboot_required_packages,
         installed: parse_dpkg(dpkg_first, dpkg)?,
@@ -521,7 +578,11 @@ pub(crate) fn parse_auto_upgrades(lines: &[&str]) -> AutoUpgrades {
             }
         }
     }
-    if known { AutoUpgrades::Disabled } else { AutoUpgrades::Unknown }
+    if known {
+        AutoUpgrades::Disabled
+    } else {
+        AutoUpgrades::Unknown
+    }
 }
 
 /// Parses the details script's output into every available version of each package.
@@ -539,7 +600,10 @@ pub fn parse_details(
         _ => return Err(ParseError::new("apt-cache policy did not finish")),
     };
     if status.trim() != "0" {
-        return Err(ParseError::new(format!("apt-cache policy exited with status {}", status.trim())));
+        return Err(ParseError::new(format!(
+            "apt-cache policy exited with status {}",
+            status.trim()
+        )));
     }
     let show_lines: Vec<&str> = show.lines().filter(|l| !l.starts_with(STATUS)).collect();
     let tables = parse_policy(1, policy_lines)?;
@@ -548,9 +612,14 @@ pub fn parse_details(
     for (name, versions) in tables {
         let mut available = Vec::new();
         for (version, sources) in versions {
-            let record = records.iter().find(|r| r.name == name && r.version == version);
+            let record = records
+                .iter()
+                .find(|r| r.name == name && r.version == version);
             available.push(AvailableVersion {
-                releases: sources.iter().filter_map(|s| releases.get(s).cloned()).collect(),
+                releases: sources
+                    .iter()
+                    .filter_map(|s| releases.get(s).cloned())
+                    .collect(),
                 priority: record.map(|r| r.priority.clone()).unwrap_or_default(),
                 section: record.map(|r| r.section.clone()).unwrap_or_default(),
                 depends: record.map(|r| r.depends.clone()).unwrap_or_default(),
@@ -567,18 +636,28 @@ mod tests {
     use super::*;
 
     fn testdata(case: &str, file: &str) -> String {
-        let path = format!("{}/testdata/scan/apt/{case}/{file}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/testdata/scan/apt/{case}/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     /// Compares with a golden JSON file, or rewrites it under UPDATE_EXPECT=1.
     fn check_json<T: Serialize>(case: &str, file: &str, value: &T) {
         let actual = serde_json::to_string_pretty(value).unwrap() + "\n";
-        let path = format!("{}/testdata/scan/apt/{case}/{file}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/testdata/scan/apt/{case}/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         if std::env::var_os("UPDATE_EXPECT").is_some() {
             std::fs::write(&path, &actual).unwrap();
         }
-        assert_eq!(actual, testdata(case, file), "{path} (UPDATE_EXPECT=1 to accept)");
+        assert_eq!(
+            actual,
+            testdata(case, file),
+            "{path} (UPDATE_EXPECT=1 to accept)"
+        );
     }
 
     #[test]
@@ -592,10 +671,18 @@ mod tests {
     #[test]
     fn details_of_a_fleet_host_parse_to_their_snapshot() {
         let facts = parse_facts(&testdata("fleet-bookworm", "facts.stdout")).unwrap();
-        let details = parse_details(&testdata("fleet-bookworm", "details.stdout"), &facts.releases).unwrap();
+        let details = parse_details(
+            &testdata("fleet-bookworm", "details.stdout"),
+            &facts.releases,
+        )
+        .unwrap();
         check_json("fleet-bookworm", "details.json", &details);
         let outranked = &details[&PackageName::parse("pf-outranked").unwrap()];
-        let security: Vec<&str> = outranked.iter().filter(|v| v.is_security()).map(|v| v.version.as_str()).collect();
+        let security: Vec<&str> = outranked
+            .iter()
+            .filter(|v| v.is_security())
+            .map(|v| v.version.as_str())
+            .collect();
         assert_eq!(security, ["1.0-1+deb12u1"]);
     }
 
@@ -603,7 +690,12 @@ mod tests {
     fn failing_commands_are_errors_not_empty_output() {
         let stdout = "\n@@pf os-release\nID=debian\n@@pf-status 0\n\n@@pf dpkg\ndpkg-query: error\n@@pf-status 2\n";
         let error = parse_facts(stdout).unwrap_err();
-        assert!(error.to_string().contains("dpkg command exited with status 2"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("dpkg command exited with status 2"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -626,17 +718,25 @@ mod tests {
         ];
         let installs = parse_simulation(1, &lines).unwrap();
         assert_eq!(installs.len(), 2);
-        assert_eq!(installs[0].from.as_ref().unwrap().as_str(), "3.0.11-1~deb12u1");
+        assert_eq!(
+            installs[0].from.as_ref().unwrap().as_str(),
+            "3.0.11-1~deb12u1"
+        );
         assert_eq!(installs[1].from, None);
         assert_eq!(installs[1].to.as_str(), "2.0-1");
     }
 
     #[test]
     fn dependency_fields() {
-        let names: Vec<String> = dependency_names("libc6 (>= 2.34), libssl3 | libssl1.1:any, debconf (>= 0.5) | debconf-2.0")
-            .into_iter()
-            .map(|n| n.as_str().to_owned())
-            .collect();
-        assert_eq!(names, ["libc6", "libssl3", "libssl1.1", "debconf", "debconf-2.0"]);
+        let names: Vec<String> = dependency_names(
+            "libc6 (>= 2.34), libssl3 | libssl1.1:any, debconf (>= 0.5) | debconf-2.0",
+        )
+        .into_iter()
+        .map(|n| n.as_str().to_owned())
+        .collect();
+        assert_eq!(
+            names,
+            ["libc6", "libssl3", "libssl1.1", "debconf", "debconf-2.0"]
+        );
     }
 }

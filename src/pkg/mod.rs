@@ -17,11 +17,17 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(message: impl Into<String>) -> ParseError {
-        ParseError { line: None, message: message.into() }
+        ParseError {
+            line: None,
+            message: message.into(),
+        }
     }
 
     pub fn at(line: usize, message: impl Into<String>) -> ParseError {
-        ParseError { line: Some(line), message: message.into() }
+        ParseError {
+            line: Some(line),
+            message: message.into(),
+        }
     }
 }
 
@@ -44,12 +50,19 @@ impl PackageName {
         let valid_name = name.len() >= 2
             && name.len() <= MAX_TOKEN
             && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
-        let valid_arch = arch.is_none_or(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+        let valid_arch = arch.is_none_or(|a| {
+            !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
         if valid_name && valid_arch {
             Ok(PackageName(text.to_owned()))
         } else {
-            Err(format!("\"{}\" is not a valid package name", text.escape_debug()))
+            Err(format!(
+                "\"{}\" is not a valid package name",
+                text.escape_debug()
+            ))
         }
     }
 
@@ -88,11 +101,18 @@ impl Version {
     pub fn parse(text: &str) -> Result<Version, String> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || ".+~:-".contains(c);
         let invalid = || format!("\"{}\" is not a valid Debian version", text.escape_debug());
-        if text.is_empty() || text.len() > MAX_TOKEN || !text.chars().all(allowed) || !text.starts_with(|c: char| c.is_ascii_digit()) {
+        if text.is_empty()
+            || text.len() > MAX_TOKEN
+            || !text.chars().all(allowed)
+            || !text.starts_with(|c: char| c.is_ascii_digit())
+        {
             return Err(invalid());
         }
         let parsed = text.parse::<debversion::Version>().map_err(|_| invalid())?;
-        Ok(Version { text: text.to_owned(), parsed })
+        Ok(Version {
+            text: text.to_owned(),
+            parsed,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -117,7 +137,9 @@ impl PartialOrd for Version {
 impl Ord for Version {
     fn cmp(&self, other: &Version) -> Ordering {
         // Equal by dpkg but spelled differently ("1.0" and "0:1.0") still order stably.
-        self.parsed.cmp(&other.parsed).then_with(|| self.text.cmp(&other.text))
+        self.parsed
+            .cmp(&other.parsed)
+            .then_with(|| self.text.cmp(&other.text))
     }
 }
 
@@ -153,10 +175,20 @@ mod tests {
     #[test]
     fn versions_order_like_dpkg() {
         let ordered = [
-            "1.0~rc1-1", "1.0-1", "1.0-1+deb12u1", "1.0a", "1.0+", "1.1-1", "2.0", "1:0.9",
+            "1.0~rc1-1",
+            "1.0-1",
+            "1.0-1+deb12u1",
+            "1.0a",
+            "1.0+",
+            "1.1-1",
+            "2.0",
+            "1:0.9",
         ];
         for pair in ordered.windows(2) {
-            let (a, b) = (Version::parse(pair[0]).unwrap(), Version::parse(pair[1]).unwrap());
+            let (a, b) = (
+                Version::parse(pair[0]).unwrap(),
+                Version::parse(pair[1]).unwrap(),
+            );
             assert!(a < b, "{a} < {b}");
         }
     }
