@@ -4,8 +4,11 @@
 //! ARCHITECTURE.md for the invariants each one keeps.
 
 pub mod cli;
+pub mod compliance;
 pub mod config;
 pub mod diag;
+pub mod inventory;
 pub mod model;
 pub mod pkg;
 pub mod render;
+pub mod transport;

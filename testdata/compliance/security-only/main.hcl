@@ -1,0 +1,10 @@
+patch_baseline "b" {
+  operating_system = "DEBIAN"
+  approval_rule {
+    compliance_level = "HIGH"
+    patch_filter {
+      key    = "PRIORITY"
+      values = ["*"]
+    }
+  }
+}
