@@ -280,7 +280,8 @@ impl Drop for Fleet {
     }
 }
 
-/// Picks a free `127.A` range, A in 11..=250, and holds its lock file for the fleet's lifetime.
+/// Picks a free `127.A` range, A in 11..=250, whose first address has nothing listening on port 22,
+/// and holds its lock file for the fleet's lifetime.
 fn reserve_net() -> (String, File) {
     let start = 11 + (std::process::id() as usize % 240);
     for k in 0..240 {
@@ -292,7 +293,10 @@ fn reserve_net() -> (String, File) {
             .write(true)
             .open(&path)
             .expect("open net lock");
-        if f.try_lock().is_ok() {
+        // also skip ranges used by a fleet started outside the tests (no lock file)
+        if f.try_lock().is_ok()
+            && std::net::TcpListener::bind((format!("127.{a}.0.1").as_str(), 22)).is_ok()
+        {
             return (format!("127.{a}"), f);
         }
     }
