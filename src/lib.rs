@@ -11,4 +11,5 @@ pub mod inventory;
 pub mod model;
 pub mod pkg;
 pub mod render;
+pub mod state;
 pub mod transport;

@@ -4,8 +4,11 @@
 //! Terraform's, so `-chdir=DIR` and `-var x=1` work as they do there (single-dash long flags
 //! are accepted as well as the usual `--` form).
 
+mod common;
 mod fmt;
 mod init;
+mod report;
+mod scan;
 mod validate;
 
 use crate::config::{VarArg, VarInputs};
@@ -58,6 +61,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Rewrite HCL files in the canonical format, keeping comments.
     Fmt(fmt::FmtArgs),
+    /// Read every host's packages and pending updates over SSH; record them in state.
+    Scan(scan::ScanArgs),
+    /// Compliance from the last scan, as a table, JSON, CSV, JUnit or Markdown.
+    Report(report::ReportArgs),
     /// Print the version.
     Version,
     /// Print a shell completion script.
@@ -193,6 +200,8 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Init(init_args) => init::run(&init_args, &ui),
         Command::Validate(validate_args) => validate::run(&validate_args, vars, &ui),
         Command::Fmt(fmt_args) => fmt::run(&fmt_args, &ui),
+        Command::Scan(scan_args) => scan::run(&scan_args, vars, &ui),
+        Command::Report(report_args) => report::run(&report_args, vars, &ui),
         Command::Version => {
             ui.out(&format!("patchform v{}\n", env!("CARGO_PKG_VERSION")));
             Exit::Success

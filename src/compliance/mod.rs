@@ -5,6 +5,10 @@
 //! apt publishes no release dates, so `approve_after_days` counts from the first time
 //! patchform saw a version (recorded in state by every scan).
 
+mod report;
+
+pub use report::{ComplianceReport, HostReport, HostResult, report};
+
 use crate::inventory::HostSnapshot;
 use crate::model::{
     Approval, ComplianceLevel, PatchBaseline, PatchFilter, PatchFilterKey, RejectedPatchesAction,

@@ -28,7 +28,14 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct Inventory {
     pub format_version: u32,
     pub scanned_at: jiff::Timestamp,
+    /// `strict`, or `accept-new` when the scan recorded keys of new hosts.
+    #[serde(default = "strict")]
+    pub host_key_policy: String,
     pub hosts: BTreeMap<String, HostFacts>,
+}
+
+fn strict() -> String {
+    "strict".to_owned()
 }
 
 impl Inventory {
@@ -36,6 +43,7 @@ impl Inventory {
         Inventory {
             format_version: FORMAT_VERSION,
             scanned_at,
+            host_key_policy: strict(),
             hosts: BTreeMap::new(),
         }
     }

@@ -338,3 +338,31 @@ pub struct DesiredState {
     pub windows: BTreeMap<String, MaintenanceWindow>,
     pub sensitive_variables: Vec<String>,
 }
+
+impl DesiredState {
+    /// The baseline a host follows: its group's, else the default for its operating system.
+    pub fn baseline_for(
+        &self,
+        host: &str,
+        os_id: &str,
+    ) -> Option<std::borrow::Cow<'_, PatchBaseline>> {
+        let group = self.hosts.get(host).and_then(|h| h.group.as_ref());
+        if let Some(baseline) = group
+            .and_then(|g| self.groups.get(g))
+            .and_then(|g| self.baselines.get(&g.baseline))
+        {
+            return Some(std::borrow::Cow::Borrowed(baseline));
+        }
+        let os = match os_id {
+            "debian" => OperatingSystem::Debian,
+            "ubuntu" => OperatingSystem::Ubuntu,
+            "raspbian" => OperatingSystem::Raspbian,
+            _ => return None,
+        };
+        let address = self.default_baselines.get(&os)?;
+        match self.baselines.get(address) {
+            Some(baseline) => Some(std::borrow::Cow::Borrowed(baseline)),
+            None => PatchBaseline::predefined(os).map(std::borrow::Cow::Owned),
+        }
+    }
+}

@@ -18,6 +18,15 @@ pub enum HostKeyPolicy {
     AcceptNew,
 }
 
+impl HostKeyPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKeyPolicy::Strict => "strict",
+            HostKeyPolicy::AcceptNew => "accept-new",
+        }
+    }
+}
+
 /// A remote command: a fixed `sh` script plus arguments it reads as `"$@"`.
 #[derive(Debug, Clone)]
 pub struct RemoteCommand {

@@ -1,0 +1,158 @@
+//! Steps several subcommands share: loading the configuration, opening the state backend,
+//! building the SSH transport.
+
+use super::{Exit, Ui};
+use crate::config::{self, LoadOptions, VarInputs};
+use crate::model::{self, Backend as BackendConfig, DesiredState};
+use crate::render;
+use crate::state::local::LocalBackend;
+use crate::state::{Backend, LockInfo, State, StateError};
+use crate::transport::{HostKeyPolicy, Ssh, SshOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Bytes of output kept per remote command: apt's largest honest output (a simulation or a
+/// policy table of thousands of packages) is a few MiB; anything far beyond is hostile.
+pub(crate) const OUTPUT_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Loads and lowers the configuration in the working directory, printing every diagnostic.
+pub(crate) fn load_desired(vars: VarInputs, ui: &Ui) -> Result<DesiredState, Exit> {
+    let (config, mut diags) = config::load(Path::new("."), &LoadOptions { vars });
+    let (desired, lower_diags) = model::lower(&config);
+    diags.extend(lower_diags);
+    diags.sort();
+    if !diags.is_empty() {
+        ui.err(&render::diagnostics::human(&diags, &config.sources));
+    }
+    match desired {
+        Some(desired) if !diags.has_errors() => Ok(desired),
+        _ => Err(Exit::Error),
+    }
+}
+
+/// Parses Terraform-style durations: `0s`, `30s`, `5m`, `1h30m`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let span: jiff::Span = text
+        .parse()
+        .map_err(|e| format!("\"{text}\" is not a duration such as 30s or 5m ({e})"))?;
+    let signed = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("\"{text}\": {e}"))?;
+    Duration::try_from(signed).map_err(|_| format!("\"{text}\" must not be negative"))
+}
+
+/// The configured state backend.
+pub(crate) fn open_backend(desired: &DesiredState) -> Result<Box<dyn Backend>, String> {
+    match &desired.backend {
+        BackendConfig::Local { path } => Ok(Box::new(LocalBackend::new(PathBuf::from(path)))),
+        BackendConfig::Pg { .. } => Err("the pg backend is not available in this build".to_owned()),
+    }
+}
+
+/// A backend locked for this command, released when dropped.
+pub(crate) struct LockedState {
+    pub(crate) backend: Box<dyn Backend>,
+}
+
+impl LockedState {
+    pub(crate) fn acquire(
+        desired: &DesiredState,
+        operation: &str,
+        lock: bool,
+        timeout: Duration,
+    ) -> Result<LockedState, StateError> {
+        let mut backend = open_backend(desired).map_err(StateError::Backend)?;
+        if lock {
+            backend.lock(&LockInfo::new(operation, jiff::Timestamp::now()), timeout)?;
+        }
+        Ok(LockedState { backend })
+    }
+
+    /// The stored state, or a new empty one with a fresh lineage.
+    pub(crate) fn read_or_new(&mut self) -> Result<State, StateError> {
+        Ok(self
+            .backend
+            .read()?
+            .unwrap_or_else(|| State::new(State::new_lineage())))
+    }
+
+    /// Writes `state` as the next serial.
+    pub(crate) fn save(&mut self, state: &mut State) -> Result<(), StateError> {
+        state.serial += 1;
+        self.backend.write(state)
+    }
+}
+
+impl Drop for LockedState {
+    fn drop(&mut self) {
+        let _ = self.backend.unlock();
+    }
+}
+
+pub(crate) fn ssh(desired: &DesiredState, host_keys: HostKeyPolicy) -> Result<Ssh, String> {
+    let options = SshOptions {
+        host_keys,
+        config_file: desired.ssh.config_file.as_ref().map(PathBuf::from),
+        known_hosts_file: desired.ssh.known_hosts_file.as_ref().map(PathBuf::from),
+        connect_timeout: Duration::from_secs(u64::from(desired.ssh.connect_timeout_seconds)),
+        output_limit: OUTPUT_LIMIT,
+        control_dir: SshOptions::default_control_dir(),
+    };
+    Ssh::new(options).map_err(|e| e.to_string())
+}
+
+/// Keeps only `-target` hosts and groups (all hosts when none are given).
+pub(crate) fn targeted_hosts(
+    desired: &DesiredState,
+    targets: &[String],
+) -> Result<std::collections::BTreeMap<String, model::Host>, String> {
+    if targets.is_empty() {
+        return Ok(desired.hosts.clone());
+    }
+    let mut selected = std::collections::BTreeMap::new();
+    for target in targets {
+        let before = selected.len();
+        if let Some(name) = target.strip_prefix("host.")
+            && let Some(host) = desired.hosts.get(name)
+        {
+            selected.insert(name.to_owned(), host.clone());
+        }
+        if let Some(group) = desired.groups.get(target) {
+            for name in &group.hosts {
+                selected.insert(name.clone(), desired.hosts[name].clone());
+            }
+        }
+        if selected.len() == before
+            && !target.starts_with("host.")
+            && !desired.groups.contains_key(target)
+        {
+            return Err(format!(
+                "-target={target} is neither host.NAME nor a patch group address such as patch_group.web"
+            ));
+        }
+        if selected.len() == before && target.starts_with("host.") {
+            return Err(format!("-target={target}: no such host"));
+        }
+    }
+    Ok(selected)
+}
+
+/// Writes a file only the owner can read, atomically.
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    crate::state::local::write_atomic(path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_terraform() {
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-5s").is_err());
+    }
+}
