@@ -108,7 +108,7 @@ pub fn report(
 }
 
 /// What about a host's package system needs a human's attention before patching.
-pub fn host_warnings(snapshot: &crate::inventory::HostSnapshot) -> Vec<String> {
+pub(crate) fn host_warnings(snapshot: &crate::inventory::HostSnapshot) -> Vec<String> {
     use crate::pkg::apt::AutoUpgrades;
     let mut warnings = Vec::new();
     for (name, state) in snapshot.broken_packages() {

@@ -2,3 +2,5 @@
 
 mod config;
 mod fleet;
+mod scan;
+mod workspace;
