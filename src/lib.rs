@@ -10,6 +10,7 @@ pub mod diag;
 pub mod inventory;
 pub mod model;
 pub mod pkg;
+pub mod plan;
 pub mod render;
 pub mod state;
 pub mod transport;

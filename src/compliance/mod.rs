@@ -7,6 +7,7 @@
 
 mod report;
 
+pub(crate) use report::host_warnings;
 pub use report::{ComplianceReport, HostReport, HostResult, report};
 
 use crate::inventory::HostSnapshot;
@@ -55,7 +56,7 @@ pub enum ComplianceStatus {
     NonCompliant,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Classification {
     Security,

@@ -58,6 +58,11 @@ impl Tok {
         self.text.contains('\n')
     }
 
+    fn is_heredoc(&self) -> bool {
+        // No other token starts with `<<`: the operators are `<` and `<=`.
+        self.kind == Kind::Word && self.text.starts_with("<<")
+    }
+
     fn bracket_change(&self) -> isize {
         match self.kind {
             Kind::Open => 1,
@@ -486,18 +491,23 @@ struct Line {
 impl Line {
     fn new(mut lead: Vec<Tok>) -> Self {
         let mut line = Line::default();
-        // Lines with embedded line breaks have no meaningful column widths.
-        if lead.iter().any(Tok::is_multiline) {
-            line.lead = lead;
-            return line;
-        }
-        if lead.len() > 1 && lead.last().is_some_and(|tok| tok.kind == Kind::Comment) {
+        // Columns after an embedded line break are meaningless, so such lines
+        // get no trailing-comment cell.
+        let multiline = lead.iter().any(Tok::is_multiline);
+        if !multiline && lead.len() > 1 && lead.last().is_some_and(|tok| tok.kind == Kind::Comment)
+        {
             line.comment = lead.pop();
         }
         // Only a value that closes all its brackets on this line is
         // "single-line" and may join an alignment run (hashicorp/terraform#30278).
+        // A heredoc counts as single-line, as in hclwrite where its body is one
+        // opaque token, so `name = <<EOT` aligns with its neighbours.
         if let Some(at) = lead.iter().skip(1).position(|tok| tok.kind == Kind::Assign)
             && net_brackets(&lead[at + 1..]) == 0
+            && !lead[..=at].iter().any(Tok::is_multiline)
+            && lead[at + 1..]
+                .iter()
+                .all(|tok| !tok.is_multiline() || tok.is_heredoc())
         {
             line.assign = lead.split_off(at + 1);
         }

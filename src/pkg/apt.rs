@@ -366,12 +366,12 @@ fn source_key(line: &str) -> Option<String> {
     Some(rest.strip_suffix(" Packages").unwrap_or(rest).to_owned())
 }
 
+/// Per package, every version with the source lines it is available from.
+type VersionTables = BTreeMap<PackageName, Vec<(Version, Vec<String>)>>;
+
 /// Version tables of `apt-cache policy -- NAME...`: per package, every version and its sources.
-pub(crate) fn parse_policy(
-    first_line: usize,
-    lines: &[&str],
-) -> Result<BTreeMap<PackageName, Vec<(Version, Vec<String>)>>, ParseError> {
-    let mut tables: BTreeMap<PackageName, Vec<(Version, Vec<String>)>> = BTreeMap::new();
+pub(crate) fn parse_policy(first_line: usize, lines: &[&str]) -> Result<VersionTables, ParseError> {
+    let mut tables: VersionTables = BTreeMap::new();
     let mut package: Option<PackageName> = None;
     let mut in_table = false;
     for (offset, line) in lines.iter().enumerate() {

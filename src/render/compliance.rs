@@ -181,13 +181,12 @@ pub fn csv(report: &ComplianceReport) -> String {
                         host_status,
                         p.compliance_level.as_str(),
                         p.name.as_str(),
-                        &format!(
+                        format!(
                             "{} {}",
                             p.name,
                             p.target.as_ref().map(|t| t.to_string()).unwrap_or_default()
                         )
-                        .trim()
-                        .to_owned(),
+                        .trim(),
                         p.state.as_str(),
                         &p.installed
                             .as_ref()

@@ -93,7 +93,9 @@ impl Backend for LocalBackend {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if started.elapsed() >= timeout {
                         return Err(match self.read_lock_info() {
-                            Ok(holder) => StateError::Locked { holder },
+                            Ok(holder) => StateError::Locked {
+                                holder: Box::new(holder),
+                            },
                             Err(error) => error,
                         });
                     }

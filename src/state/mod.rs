@@ -194,7 +194,7 @@ impl std::fmt::Display for LockInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("the state is locked: {holder}. Wait for that command to finish, retry with -lock-timeout=DURATION, or if it is dead run `patchform force-unlock {}`", holder.id)]
-    Locked { holder: LockInfo },
+    Locked { holder: Box<LockInfo> },
     #[error(
         "the state is locked by another process and its lock information could not be read ({detail})"
     )]
