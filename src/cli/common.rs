@@ -4,10 +4,13 @@
 use super::{Exit, Ui};
 use crate::config::{self, LoadOptions, VarInputs};
 use crate::model::{self, Backend as BackendConfig, DesiredState};
+use crate::plan::PlanVariable;
 use crate::render;
 use crate::state::local::LocalBackend;
 use crate::state::{Backend, LockInfo, State, StateError};
 use crate::transport::{HostKeyPolicy, Ssh, SshOptions};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +20,19 @@ pub(crate) const OUTPUT_LIMIT: usize = 32 * 1024 * 1024;
 
 /// Loads and lowers the configuration in the working directory, printing every diagnostic.
 pub(crate) fn load_desired(vars: VarInputs, ui: &Ui) -> Result<DesiredState, Exit> {
+    load(vars, ui).map(|loaded| loaded.desired)
+}
+
+/// A loaded configuration with what a plan records about it.
+pub(crate) struct Loaded {
+    pub(crate) desired: DesiredState,
+    /// SHA-256 over every configuration file's name and text.
+    pub(crate) digest: String,
+    pub(crate) variables: BTreeMap<String, PlanVariable>,
+    pub(crate) sensitive_values: Vec<String>,
+}
+
+pub(crate) fn load(vars: VarInputs, ui: &Ui) -> Result<Loaded, Exit> {
     let (config, mut diags) = config::load(Path::new("."), &LoadOptions { vars });
     let (desired, lower_diags) = model::lower(&config);
     diags.extend(lower_diags);
@@ -24,9 +40,54 @@ pub(crate) fn load_desired(vars: VarInputs, ui: &Ui) -> Result<DesiredState, Exi
     if !diags.is_empty() {
         ui.err(&render::diagnostics::human(&diags, &config.sources));
     }
-    match desired {
-        Some(desired) if !diags.has_errors() => Ok(desired),
-        _ => Err(Exit::Error),
+    let desired = match desired {
+        Some(desired) if !diags.has_errors() => desired,
+        _ => return Err(Exit::Error),
+    };
+    let mut hasher = Sha256::new();
+    for file in config.sources.files() {
+        hasher.update(file.name.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0]);
+    }
+    let mut variables = BTreeMap::new();
+    let mut sensitive_values = Vec::new();
+    for variable in &config.variables {
+        let text = serde_json::to_string(&variable.value).unwrap_or_default();
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        if variable.sensitive {
+            collect_strings(&variable.value, &mut sensitive_values);
+        }
+        variables.insert(
+            variable.name.clone(),
+            PlanVariable {
+                sensitive: variable.sensitive,
+                value: if variable.sensitive {
+                    "(sensitive)".to_owned()
+                } else {
+                    text
+                },
+                digest,
+            },
+        );
+    }
+    Ok(Loaded {
+        desired,
+        digest: hex::encode(hasher.finalize()),
+        variables,
+        sensitive_values,
+    })
+}
+
+/// Every string and number inside a value, the forms a secret can take in a command.
+fn collect_strings(value: &hcl::Value, out: &mut Vec<String>) {
+    match value {
+        hcl::Value::String(s) => out.push(s.clone()),
+        hcl::Value::Number(n) => out.push(n.to_string()),
+        hcl::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        hcl::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        hcl::Value::Null | hcl::Value::Bool(_) => {}
     }
 }
 

@@ -7,6 +7,7 @@
 mod common;
 mod fmt;
 mod init;
+mod plan;
 mod report;
 mod scan;
 mod validate;
@@ -65,6 +66,12 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Compliance from the last scan, as a table, JSON, CSV, JUnit or Markdown.
     Report(report::ReportArgs),
+    /// Scan, evaluate baselines and show the exact changes per host, in order.
+    Plan(plan::PlanArgs),
+    /// Render a saved plan (human, Markdown or JSON).
+    Show(plan::ShowArgs),
+    /// Print the step graph as DOT.
+    Graph(plan::GraphArgs),
     /// Print the version.
     Version,
     /// Print a shell completion script.
@@ -202,6 +209,9 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Fmt(fmt_args) => fmt::run(&fmt_args, &ui),
         Command::Scan(scan_args) => scan::run(&scan_args, vars, &ui),
         Command::Report(report_args) => report::run(&report_args, vars, &ui),
+        Command::Plan(plan_args) => plan::run(&plan_args, vars, &ui),
+        Command::Show(show_args) => plan::show(&show_args, &ui),
+        Command::Graph(graph_args) => plan::graph(&graph_args, vars, &ui),
         Command::Version => {
             ui.out(&format!("patchform v{}\n", env!("CARGO_PKG_VERSION")));
             Exit::Success

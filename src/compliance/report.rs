@@ -113,7 +113,8 @@ pub(crate) fn host_warnings(snapshot: &crate::inventory::HostSnapshot) -> Vec<St
     let mut warnings = Vec::new();
     for (name, state) in snapshot.broken_packages() {
         warnings.push(format!(
-            "dpkg left {name} {state:?}; run `dpkg --configure -a` on the host before patching"
+            "dpkg left {name} {}; run `dpkg --configure -a` on the host before patching",
+            state.as_str()
         ));
     }
     if !snapshot.holds.is_empty() {

@@ -75,6 +75,18 @@ impl DpkgState {
         })
     }
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DpkgState::Installed => "installed",
+            DpkgState::ConfigFiles => "config-files",
+            DpkgState::HalfInstalled => "half-installed",
+            DpkgState::Unpacked => "unpacked",
+            DpkgState::HalfConfigured => "half-configured",
+            DpkgState::TriggersAwaited => "triggers-awaited",
+            DpkgState::TriggersPending => "triggers-pending",
+        }
+    }
+
     /// A package dpkg did not finish with: `dpkg --configure -a` must run before any upgrade.
     pub fn is_broken(self) -> bool {
         !matches!(self, DpkgState::Installed | DpkgState::ConfigFiles)

@@ -2,7 +2,7 @@
 //! earlier passes created.
 
 use super::*;
-use crate::compliance::{self, HostCompliance, PatchState};
+use crate::compliance::{self, HostCompliance};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::inventory::{HostFacts, HostSnapshot, Inventory};
 use crate::model::{DesiredState, MaintenanceTask, Operation};
@@ -22,6 +22,8 @@ pub struct PlanOptions {
     pub targets: Vec<String>,
     pub configuration_digest: String,
     pub variables: BTreeMap<String, PlanVariable>,
+    /// Values of sensitive variables, redacted wherever hooks are shown.
+    pub sensitive_values: Vec<String>,
 }
 
 /// Plans every host. Pure: reads nothing but its arguments.
@@ -285,17 +287,6 @@ impl Builder<'_> {
                 reason,
             });
         }
-        if evaluation
-            .packages
-            .iter()
-            .any(|p| p.state == PatchState::InstalledPendingReboot)
-        {
-            warn(
-                &mut self.plan,
-                address,
-                "a package installed earlier is waiting for a reboot".to_owned(),
-            );
-        }
         if !host_plan.changes.is_empty() {
             host_plan.status = HostStatus::Patch;
         }
@@ -436,9 +427,21 @@ impl Builder<'_> {
             return;
         };
         let option = task.map_or(RebootOption::RebootIfNeeded, |t| t.reboot);
-        host_plan.pre_hook = task.and_then(|t| t.pre_hook.clone());
-        host_plan.post_hook = task.and_then(|t| t.post_hook.clone());
-        host_plan.health_check = task.and_then(|t| t.health_check.clone());
+        let sensitive = &self.options.sensitive_values;
+        let hook = |command: Option<&String>| {
+            command.map(|command| Hook {
+                command: command.clone(),
+                display: sensitive
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .fold(command.clone(), |text, secret| {
+                        text.replace(secret.as_str(), "(sensitive)")
+                    }),
+            })
+        };
+        host_plan.pre_hook = hook(task.and_then(|t| t.pre_hook.as_ref()));
+        host_plan.post_hook = hook(task.and_then(|t| t.post_hook.as_ref()));
+        host_plan.health_check = hook(task.and_then(|t| t.health_check.as_ref()));
         let kernel: Vec<&str> = host_plan
             .changes
             .iter()

@@ -68,6 +68,14 @@ pub struct PackageChange {
     pub reason: String,
 }
 
+/// A user-supplied command run on the host: the only kind patchform runs besides its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Hook {
+    pub command: String,
+    /// `command` with every sensitive variable's value replaced by `(sensitive)`, for output.
+    pub display: String,
+}
+
 /// Why a host reboots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RebootStep {
@@ -86,9 +94,9 @@ pub struct HostPlan {
     pub status: HostStatus,
     pub changes: Vec<PackageChange>,
     pub reboot: Option<RebootStep>,
-    pub pre_hook: Option<String>,
-    pub post_hook: Option<String>,
-    pub health_check: Option<String>,
+    pub pre_hook: Option<Hook>,
+    pub post_hook: Option<Hook>,
+    pub health_check: Option<Hook>,
     /// Digests of the package database and apt lists as scanned; apply refuses the plan
     /// when they changed.
     pub fingerprint: Option<HostFingerprint>,
@@ -252,3 +260,6 @@ impl Plan {
         graph
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,3 +5,4 @@
 
 pub mod compliance;
 pub mod diagnostics;
+pub mod plan;

@@ -1,0 +1,48 @@
+patch_baseline "security" {
+  operating_system = "DEBIAN"
+  approval_rule {
+    compliance_level = "CRITICAL"
+    patch_filter {
+      key    = "PRIORITY"
+      values = ["*"]
+    }
+  }
+}
+
+patch_baseline "everything" {
+  operating_system = "DEBIAN"
+  approval_rule {
+    enable_non_security = true
+    patch_filter {
+      key    = "PRIORITY"
+      values = ["*"]
+    }
+  }
+}
+
+patch_group "web" {
+  baseline = patch_baseline.security
+}
+
+maintenance_window "sunday" {
+  schedule          = "cron(0 2 ? * SUN *)"
+  schedule_timezone = "Europe/Berlin"
+  duration          = 4
+  cutoff            = 1
+  targets           = [patch_group.web]
+
+  task "install" {
+    operation = "Install"
+  }
+}
+
+host "n1" {
+  address = "10.0.0.1"
+  tags    = { "Patch Group" = "web" }
+}
+
+host "n2" {
+  address = "10.0.0.2"
+  tags    = { "Patch Group" = "web" }
+}
+

@@ -1,0 +1,53 @@
+patch_baseline "security" {
+  operating_system = "DEBIAN"
+  approval_rule {
+    compliance_level = "CRITICAL"
+    patch_filter {
+      key    = "PRIORITY"
+      values = ["*"]
+    }
+  }
+}
+
+patch_baseline "everything" {
+  operating_system = "DEBIAN"
+  approval_rule {
+    enable_non_security = true
+    patch_filter {
+      key    = "PRIORITY"
+      values = ["*"]
+    }
+  }
+}
+
+patch_group "web" {
+  baseline = patch_baseline.security
+}
+
+maintenance_window "sunday" {
+  schedule          = "cron(0 2 ? * SUN *)"
+  schedule_timezone = "Europe/Berlin"
+  duration          = 4
+  cutoff            = 1
+  targets           = [patch_group.web]
+
+  task "install" {
+    operation = "Install"
+  }
+}
+
+host "t1" {
+  address = "10.0.0.1"
+  tags    = { "Patch Group" = "web" }
+}
+
+host "t2" {
+  address = "10.0.0.2"
+  tags    = { "Patch Group" = "web" }
+}
+
+host "t3" {
+  address = "10.0.0.3"
+  tags    = { "Patch Group" = "web" }
+}
+
