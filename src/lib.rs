@@ -3,6 +3,7 @@
 //! The modules are the pipeline stages, in the order data flows through them; see
 //! ARCHITECTURE.md for the invariants each one keeps.
 
+pub mod apply;
 pub mod cli;
 pub mod compliance;
 pub mod config;

@@ -4,6 +4,7 @@
 //! Terraform's, so `-chdir=DIR` and `-var x=1` work as they do there (single-dash long flags
 //! are accepted as well as the usual `--` form).
 
+mod apply;
 mod common;
 mod fmt;
 mod init;
@@ -68,6 +69,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Scan, evaluate baselines and show the exact changes per host, in order.
     Plan(plan::PlanArgs),
+    /// Apply a saved plan, or plan and apply after approval.
+    Apply(Box<apply::ApplyArgs>),
     /// Render a saved plan (human, Markdown or JSON).
     Show(plan::ShowArgs),
     /// Print the step graph as DOT.
@@ -210,6 +213,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Scan(scan_args) => scan::run(&scan_args, vars, &ui),
         Command::Report(report_args) => report::run(&report_args, vars, &ui),
         Command::Plan(plan_args) => plan::run(&plan_args, vars, &ui),
+        Command::Apply(apply_args) => apply::run(&apply_args, vars, &ui),
         Command::Show(show_args) => plan::show(&show_args, &ui),
         Command::Graph(graph_args) => plan::graph(&graph_args, vars, &ui),
         Command::Version => {

@@ -276,3 +276,17 @@ pub(crate) fn graph(args: &GraphArgs, vars: VarInputs, ui: &Ui) -> Exit {
     ui.out(&render::plan::dot(&plan));
     Exit::Success
 }
+
+impl PlanArgs {
+    pub(crate) fn input_allowed(&self) -> bool {
+        self.input
+    }
+
+    pub(crate) fn lock_enabled(&self) -> bool {
+        self.lock
+    }
+
+    pub(crate) fn lock_timeout_text(&self) -> String {
+        self.lock_timeout.clone()
+    }
+}

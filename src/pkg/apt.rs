@@ -752,3 +752,175 @@ mod tests {
         );
     }
 }
+
+/// Simulates installing `pkg=version...` (`"$@"`); prints `Inst` lines like `apt-get -s`.
+pub(crate) const SIMULATE_INSTALL_SCRIPT: &str = r#"exec apt-get -s -q -o Debug::NoLocking=1 -o APT::Install-Recommends=false --allow-downgrades install -- "$@""#;
+
+/// Installs `pkg=version...` detached from the SSH session, so a lost connection never
+/// interrupts dpkg: the install runs in its own session and writes its log and exit status
+/// under /var/lib/patchform; this script waits for the status. `$1` is a run id.
+pub(crate) const INSTALL_SCRIPT: &str = r#"run="/var/lib/patchform/run-$1"; shift
+mkdir -p /var/lib/patchform
+rm -f "$run.rc" "$run.log"
+export DEBIAN_FRONTEND=noninteractive
+setsid sh -c 'apt-get -y -q -o DPkg::Lock::Timeout="$PF_LOCK_TIMEOUT" -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false --allow-downgrades install -- "$@" > "$0.log" 2>&1; echo $? > "$0.rc.tmp"; mv "$0.rc.tmp" "$0.rc"' "$run" "$@" < /dev/null > /dev/null 2>&1 &
+while [ ! -e "$run.rc" ]; do sleep 1; done
+cat "$run.log"
+exit "$(cat "$run.rc")"
+"#;
+
+/// Prints the package database and apt lists digests, as the facts script does.
+pub(crate) const FINGERPRINT_SCRIPT: &str = r#"sha256sum /var/lib/dpkg/status | cut -d' ' -f1
+find /var/lib/apt/lists -maxdepth 1 -type f -printf '%f %s %T@\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1
+"#;
+
+/// Prints `yes` when the host asks for a reboot.
+pub(crate) const REBOOT_REQUIRED_SCRIPT: &str =
+    "if [ -e /var/run/reboot-required ]; then echo yes; else echo no; fi";
+
+pub(crate) const BOOT_ID_SCRIPT: &str = "cat /proc/sys/kernel/random/boot_id";
+
+/// Asks the host to reboot a moment after this command returns, so the answer gets back.
+pub(crate) const REBOOT_SCRIPT: &str = "(sleep 1; reboot) > /dev/null 2>&1 < /dev/null &";
+
+/// Versions and dpkg states of `"$@"` (`-` for a package that is not installed).
+pub(crate) const VERIFY_SCRIPT: &str = r#"for p in "$@"; do
+  dpkg-query -W -f='${Package}\t${Version}\t${db:Status-Abbrev}\n' -- "$p" 2>/dev/null || printf '%s\t-\tn\n' "$p"
+done"#;
+
+/// Why an install failed, read from apt's and dpkg's own messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallFailure {
+    DpkgLock,
+    Download,
+    DependencyConflict,
+    MaintainerScript,
+    Other,
+}
+
+impl InstallFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallFailure::DpkgLock => "dpkg lock not acquired in time",
+            InstallFailure::Download => "download failure",
+            InstallFailure::DependencyConflict => "dependency conflict",
+            InstallFailure::MaintainerScript => "maintainer-script failure",
+            InstallFailure::Other => "install failed",
+        }
+    }
+}
+
+/// Classifies a failed `apt-get install` from its output. Lock problems are checked first:
+/// apt reports them before it does anything else.
+pub fn classify_install_failure(log: &str) -> InstallFailure {
+    let has = |needle: &str| log.contains(needle);
+    if has("Could not get lock")
+        || has("Unable to acquire the dpkg frontend lock")
+        || has("Unable to lock the administration directory")
+    {
+        InstallFailure::DpkgLock
+    } else if has("Failed to fetch") || has("Unable to fetch some archives") {
+        InstallFailure::Download
+    } else if has("Unmet dependencies")
+        || has("held broken packages")
+        || (has("Version '") && has("was not found"))
+        || has("Unable to correct problems")
+    {
+        InstallFailure::DependencyConflict
+    } else if has("subprocess returned error exit status")
+        || has("installed post-installation script")
+        || has("pre-installation script")
+        || has("post-removal script")
+    {
+        InstallFailure::MaintainerScript
+    } else {
+        InstallFailure::Other
+    }
+}
+
+/// One line of the verify script: name, version (`-` if absent), dpkg status abbreviation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPackage {
+    pub version: Option<Version>,
+    pub state: Option<DpkgState>,
+}
+
+pub fn parse_verify(stdout: &str) -> Result<BTreeMap<PackageName, VerifiedPackage>, ParseError> {
+    let mut out = BTreeMap::new();
+    for (index, line) in stdout.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+        let at = index + 1;
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [name, version, status] = fields[..] else {
+            return Err(ParseError::at(at, "expected 3 tab-separated fields"));
+        };
+        let name = PackageName::parse(name).map_err(|e| ParseError::at(at, e))?;
+        let state = status.chars().nth(1).and_then(DpkgState::from_abbrev);
+        let version = match (version, state) {
+            ("-", _) | (_, None) => None,
+            (v, Some(_)) => Some(Version::parse(v).map_err(|e| ParseError::at(at, e))?),
+        };
+        out.insert(name, VerifiedPackage { version, state });
+    }
+    Ok(out)
+}
+
+/// Parses the fingerprint script's two digests.
+pub fn parse_fingerprint(stdout: &str) -> Result<(String, String), ParseError> {
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    let valid = |s: &&str| s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit());
+    match lines[..] {
+        [a, b] if valid(&a) && valid(&b) => Ok((a.to_owned(), b.to_owned())),
+        _ => Err(ParseError::new("expected two SHA-256 digests")),
+    }
+}
+
+#[cfg(test)]
+mod install_tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/testdata/scan/apt/install/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn install_failures_are_classified_from_recorded_output() {
+        assert_eq!(
+            classify_install_failure(&fixture("lock-held.log")),
+            InstallFailure::DpkgLock
+        );
+        assert_eq!(
+            classify_install_failure(&fixture("postinst-fails.log")),
+            InstallFailure::MaintainerScript
+        );
+        assert_eq!(
+            classify_install_failure(&fixture("version-missing.log")),
+            InstallFailure::DependencyConflict
+        );
+        assert_eq!(
+            classify_install_failure("E: Failed to fetch file:/srv/x.deb  File not found"),
+            InstallFailure::Download
+        );
+        assert_eq!(
+            classify_install_failure("something else"),
+            InstallFailure::Other
+        );
+    }
+
+    #[test]
+    fn verify_output_parses() {
+        let parsed = parse_verify(&fixture("verify.stdout")).unwrap();
+        let get = |n: &str| &parsed[&PackageName::parse(n).unwrap()];
+        assert_eq!(
+            get("pf-libssl").version.as_ref().unwrap().as_str(),
+            "1.0-1+deb12u1"
+        );
+        assert_eq!(get("pf-failing").state, Some(DpkgState::HalfConfigured));
+        assert_eq!(get("pf-absent").version, None);
+        assert!(parse_verify("a;b\t1\tii\n").is_err());
+    }
+}

@@ -35,7 +35,7 @@ pub struct RemoteCommand {
     pub script: &'static str,
     pub args: Vec<String>,
     pub timeout: Duration,
-    pub env: Vec<(&'static str, &'static str)>,
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl RemoteCommand {
@@ -54,7 +54,7 @@ impl RemoteCommand {
         self
     }
 
-    pub fn env(mut self, name: &'static str, value: &'static str) -> RemoteCommand {
+    pub fn env(mut self, name: &'static str, value: String) -> RemoteCommand {
         self.env.push((name, value));
         self
     }
