@@ -1,5 +1,6 @@
 //! The single integration-test binary (one binary links once, as ripgrep and just do).
 
+mod apply;
 mod config;
 mod fleet;
 mod scan;
