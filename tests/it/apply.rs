@@ -302,7 +302,7 @@ fn sigint_mid_apply_leaves_consistent_state_and_a_reapply_converges() {
         &fleet,
         &open_window("    max_concurrency = \"1\"\n    max_errors      = \"100%\"\n"),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchform"))
+    let child = Command::new(env!("CARGO_BIN_EXE_patchform"))
         .args([
             "apply",
             "-auto-approve",
