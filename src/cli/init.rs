@@ -11,6 +11,9 @@ pub(crate) struct InitArgs {
     /// Re-download modules that are already installed.
     #[arg(long)]
     upgrade: bool,
+    /// Accepted for Terraform compatibility: init never asks questions.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    input: bool,
 }
 
 /// Installs one `git::` module with git, never through a shell.

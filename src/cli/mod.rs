@@ -12,6 +12,7 @@ mod plan;
 mod report;
 mod scan;
 mod validate;
+mod windows;
 
 use crate::config::{VarArg, VarInputs};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -75,6 +76,8 @@ enum Command {
     Show(plan::ShowArgs),
     /// Print the step graph as DOT.
     Graph(plan::GraphArgs),
+    /// List each maintenance window's next occurrences in its own time zone.
+    Windows(windows::WindowsArgs),
     /// Print the version.
     Version,
     /// Print a shell completion script.
@@ -216,6 +219,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Apply(apply_args) => apply::run(&apply_args, vars, &ui),
         Command::Show(show_args) => plan::show(&show_args, &ui),
         Command::Graph(graph_args) => plan::graph(&graph_args, vars, &ui),
+        Command::Windows(windows_args) => windows::run(&windows_args, vars, &ui),
         Command::Version => {
             ui.out(&format!("patchform v{}\n", env!("CARGO_PKG_VERSION")));
             Exit::Success

@@ -1,6 +1,7 @@
 //! The single integration-test binary (one binary links once, as ripgrep and just do).
 
 mod apply;
+mod ci_templates;
 mod config;
 mod fleet;
 mod scan;
