@@ -8,8 +8,8 @@ variable "approval_delay_days" {
 }
 
 ssh {
-  user            = "root"
-  connect_timeout = 10
+  user             = "root"
+  connect_timeout  = 10
   known_hosts_file = "known_hosts"
 }
 

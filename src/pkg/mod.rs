@@ -118,6 +118,11 @@ impl Version {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// dpkg's own order, in which differently spelled versions can be equal (`1.0`, `0:1.0`).
+    pub fn cmp_dpkg(&self, other: &Version) -> Ordering {
+        self.parsed.cmp(&other.parsed)
+    }
 }
 
 impl PartialEq for Version {

@@ -2,7 +2,9 @@
 
 mod apply;
 mod ci_templates;
+mod cli;
 mod config;
 mod fleet;
 mod scan;
+mod versions;
 mod workspace;
