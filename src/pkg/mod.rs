@@ -15,20 +15,40 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Longest parse error message kept. Messages quote host output, and a host printing a line
+/// of megabytes must not turn into a diagnostic of megabytes.
+const MAX_MESSAGE: usize = 1_000;
+
 impl ParseError {
     pub fn new(message: impl Into<String>) -> ParseError {
         ParseError {
             line: None,
-            message: message.into(),
+            message: shorten(message.into(), MAX_MESSAGE),
         }
     }
 
     pub fn at(line: usize, message: impl Into<String>) -> ParseError {
         ParseError {
             line: Some(line),
-            message: message.into(),
+            message: shorten(message.into(), MAX_MESSAGE),
         }
     }
+}
+
+/// `text` cut to at most `limit` characters, marked with `…` when cut.
+fn shorten(text: String, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
+/// How much of a rejected name or version an error quotes: enough to recognise it.
+const QUOTED: usize = 80;
+
+/// `text` quoted and escaped for an error message, cut after `QUOTED` characters.
+fn quote(text: &str) -> String {
+    format!("\"{}\"", shorten(text.escape_debug().to_string(), QUOTED))
 }
 
 /// Longest package name or version accepted; real ones are far shorter, and a bound keeps a
@@ -59,10 +79,7 @@ impl PackageName {
         if valid_name && valid_arch {
             Ok(PackageName(text.to_owned()))
         } else {
-            Err(format!(
-                "\"{}\" is not a valid package name",
-                text.escape_debug()
-            ))
+            Err(format!("{} is not a valid package name", quote(text)))
         }
     }
 
@@ -100,7 +117,7 @@ pub struct Version {
 impl Version {
     pub fn parse(text: &str) -> Result<Version, String> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || ".+~:-".contains(c);
-        let invalid = || format!("\"{}\" is not a valid Debian version", text.escape_debug());
+        let invalid = || format!("{} is not a valid Debian version", quote(text));
         if text.is_empty()
             || text.len() > MAX_TOKEN
             || !text.chars().all(allowed)
@@ -209,5 +226,22 @@ mod tests {
         for bad in ["1.0;", "$1", "1 0", "-1", "", "v1.0"] {
             assert!(Version::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn errors_quote_only_the_start_of_a_huge_token() {
+        // Found by tests/it/fuzz.rs: a version of megabytes became a message of megabytes.
+        let huge = "1".repeat(4 << 20);
+        let error = Version::parse(&huge).unwrap_err();
+        assert!(error.len() < 200, "{} bytes", error.len());
+        assert!(
+            error.ends_with("…\" is not a valid Debian version"),
+            "{error}"
+        );
+        let error = PackageName::parse(&format!("$(x){huge}")).unwrap_err();
+        assert!(error.starts_with("\"$(x)111"), "{error}");
+        assert!(error.len() < 200, "{} bytes", error.len());
+        let error = ParseError::at(3, huge).to_string();
+        assert!(error.len() < 1_100, "{} bytes", error.len());
     }
 }

@@ -1,0 +1,7 @@
+variable "v" {
+  default = "${"${"${var.v}"}"}"
+}
+locals {
+  a = local.b
+  b = local.a
+}
