@@ -3,11 +3,12 @@
 
 use super::{Exit, Ui};
 use crate::config::{self, LoadOptions, VarInputs};
-use crate::model::{self, Backend as BackendConfig, DesiredState};
+use crate::model::{self, Backend as HclBackend, DesiredState};
 use crate::plan::PlanVariable;
 use crate::render;
-use crate::state::local::LocalBackend;
-use crate::state::{Backend, LockInfo, State, StateError};
+use crate::state::{
+    Backend, BackendConfig, DEFAULT_WORKSPACE, LockInfo, State, StateError, check_workspace_name,
+};
 use crate::transport::{HostKeyPolicy, Ssh, SshOptions};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -102,12 +103,121 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from(signed).map_err(|_| format!("\"{text}\" must not be negative"))
 }
 
-/// The configured state backend.
-pub(crate) fn open_backend(desired: &DesiredState) -> Result<Box<dyn Backend>, String> {
+/// Where `init` records the backend it set up (mode 0600: it may hold a connection string),
+/// as Terraform keeps `.terraform/terraform.tfstate`.
+pub(crate) const BACKEND_FILE: &str = ".patchform/backend.json";
+/// The selected workspace, as Terraform's `.terraform/environment`.
+const ENVIRONMENT_FILE: &str = ".patchform/environment";
+/// Overrides the connection string of a pg backend, so credentials stay out of files.
+const PG_CONN_STR_ENV: &str = "PATCHFORM_PG_CONN_STR";
+/// Overrides the selected workspace.
+const WORKSPACE_ENV: &str = "PATCHFORM_WORKSPACE";
+
+/// What `init` stored: the backend with its `-backend-config` values, and a digest of the HCL
+/// backend block it came from, so a later edit of that block is noticed.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredBackend {
+    pub(crate) hcl_digest: String,
+    pub(crate) backend: BackendConfig,
+}
+
+/// The backend the configuration's `patchform { backend ... }` block declares.
+pub(crate) fn hcl_backend(desired: &DesiredState) -> BackendConfig {
     match &desired.backend {
-        BackendConfig::Local { path } => Ok(Box::new(LocalBackend::new(PathBuf::from(path)))),
-        BackendConfig::Pg { .. } => Err("the pg backend is not available in this build".to_owned()),
+        HclBackend::Local { path } => BackendConfig::Local { path: path.clone() },
+        HclBackend::Pg { settings } => BackendConfig::Pg {
+            settings: settings.clone(),
+        },
     }
+}
+
+pub(crate) fn hcl_digest(backend: &BackendConfig) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_string(backend)
+            .unwrap_or_default()
+            .as_bytes(),
+    ))
+}
+
+pub(crate) fn read_stored_backend() -> Result<Option<StoredBackend>, String> {
+    match std::fs::read_to_string(BACKEND_FILE) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            format!("{BACKEND_FILE} is not readable ({e}); run `patchform init -reconfigure`")
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {BACKEND_FILE}: {e}")),
+    }
+}
+
+pub(crate) fn write_stored_backend(stored: &StoredBackend) -> Result<(), String> {
+    std::fs::create_dir_all(".patchform").map_err(|e| format!("cannot create .patchform: {e}"))?;
+    write_private(
+        Path::new(BACKEND_FILE),
+        &(serde_json::to_string_pretty(stored).unwrap_or_default() + "\n"),
+    )
+}
+
+/// Applies `PATCHFORM_PG_CONN_STR` to a pg backend.
+pub(crate) fn with_env(backend: BackendConfig) -> BackendConfig {
+    match backend {
+        BackendConfig::Pg { mut settings } => {
+            if let Ok(conn_str) = std::env::var(PG_CONN_STR_ENV)
+                && !conn_str.is_empty()
+            {
+                settings.insert("conn_str".to_owned(), conn_str);
+            }
+            BackendConfig::Pg { settings }
+        }
+        local => local,
+    }
+}
+
+/// The backend in force: the HCL block, or what `init` stored for that same block (with its
+/// `-backend-config` values), then `PATCHFORM_PG_CONN_STR`.
+pub(crate) fn configured_backend(desired: &DesiredState) -> Result<BackendConfig, String> {
+    let hcl = hcl_backend(desired);
+    let backend = match read_stored_backend()? {
+        Some(stored) if stored.hcl_digest == hcl_digest(&hcl) => stored.backend,
+        Some(_) => {
+            return Err(
+                "the backend block changed since `patchform init`. Run `patchform init -migrate-state` to copy the state to the new backend, or `patchform init -reconfigure` to use it as it is".to_owned(),
+            );
+        }
+        None => hcl,
+    };
+    Ok(with_env(backend))
+}
+
+/// The selected workspace: `PATCHFORM_WORKSPACE`, else `.patchform/environment`, else default.
+pub(crate) fn current_workspace() -> Result<String, String> {
+    let name = match std::env::var(WORKSPACE_ENV) {
+        Ok(name) if !name.is_empty() => name,
+        _ => match std::fs::read_to_string(ENVIRONMENT_FILE) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DEFAULT_WORKSPACE.to_owned(),
+            Err(e) => return Err(format!("cannot read {ENVIRONMENT_FILE}: {e}")),
+        },
+    };
+    check_workspace_name(&name).map_err(|e| e.to_string())?;
+    Ok(name)
+}
+
+/// Whether `PATCHFORM_WORKSPACE` decides the workspace, whatever `workspace select` stores.
+pub(crate) fn workspace_from_env() -> bool {
+    std::env::var(WORKSPACE_ENV).is_ok_and(|name| !name.is_empty())
+}
+
+pub(crate) fn select_workspace(name: &str) -> Result<(), String> {
+    std::fs::create_dir_all(".patchform").map_err(|e| format!("cannot create .patchform: {e}"))?;
+    write_private(Path::new(ENVIRONMENT_FILE), &format!("{name}\n"))
+}
+
+/// The configured state backend, opened on the selected workspace.
+pub(crate) fn open_backend(desired: &DesiredState) -> Result<Box<dyn Backend>, String> {
+    let workspace = current_workspace()?;
+    configured_backend(desired)?
+        .open(&workspace)
+        .map_err(|e| e.to_string())
 }
 
 /// A backend locked for this command, released when dropped.
@@ -122,7 +232,17 @@ impl LockedState {
         lock: bool,
         timeout: Duration,
     ) -> Result<LockedState, StateError> {
-        let mut backend = open_backend(desired).map_err(StateError::Backend)?;
+        let backend = open_backend(desired).map_err(StateError::Backend)?;
+        LockedState::lock(backend, operation, lock, timeout)
+    }
+
+    /// Locks an already opened backend (another workspace, a migration's source or target).
+    pub(crate) fn lock(
+        mut backend: Box<dyn Backend>,
+        operation: &str,
+        lock: bool,
+        timeout: Duration,
+    ) -> Result<LockedState, StateError> {
         if lock {
             backend.lock(&LockInfo::new(operation, jiff::Timestamp::now()), timeout)?;
         }
@@ -137,8 +257,12 @@ impl LockedState {
             .unwrap_or_else(|| State::new(State::new_lineage())))
     }
 
-    /// Writes `state` as the next serial.
+    /// Writes `state` as the next serial; refused once the lock is lost, since another
+    /// command may hold it by now.
     pub(crate) fn save(&mut self, state: &mut State) -> Result<(), StateError> {
+        if self.backend.lock_loss().is_lost() {
+            return Err(StateError::LockLost);
+        }
         state.serial += 1;
         self.backend.write(state)
     }

@@ -11,8 +11,10 @@ mod init;
 mod plan;
 mod report;
 mod scan;
+mod state;
 mod validate;
 mod windows;
+mod workspace;
 
 use crate::config::{VarArg, VarInputs};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -78,6 +80,12 @@ enum Command {
     Graph(plan::GraphArgs),
     /// List each maintenance window's next occurrences in its own time zone.
     Windows(windows::WindowsArgs),
+    /// Read or replace the state: pull, push, list, show.
+    State(state::StateArgs),
+    /// Manage workspaces, each with its own state: new, select, list, show, delete.
+    Workspace(workspace::WorkspaceArgs),
+    /// Release a state lock left by a command that died, given its lock ID.
+    ForceUnlock(state::ForceUnlockArgs),
     /// Print the version.
     Version,
     /// Print a shell completion script.
@@ -220,6 +228,9 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Show(show_args) => plan::show(&show_args, &ui),
         Command::Graph(graph_args) => plan::graph(&graph_args, vars, &ui),
         Command::Windows(windows_args) => windows::run(&windows_args, vars, &ui),
+        Command::State(state_args) => state::run(&state_args, vars, &ui),
+        Command::Workspace(workspace_args) => workspace::run(&workspace_args, vars, &ui),
+        Command::ForceUnlock(unlock_args) => state::force_unlock(&unlock_args, vars, &ui),
         Command::Version => {
             ui.out(&format!("patchform v{}\n", env!("CARGO_PKG_VERSION")));
             Exit::Success

@@ -1,6 +1,9 @@
 //! The local backend: a JSON file, a backup of the previous version, and an OS file lock.
+//!
+//! Workspaces follow Terraform's layout: `default` is the configured file
+//! (`patchform.pfstate`), any other workspace `NAME` is `patchform.pfstate.d/NAME/patchform.pfstate`.
 
-use super::{Backend, LockInfo, State, StateError, check_successor};
+use super::{Backend, DEFAULT_WORKSPACE, LockInfo, State, StateError, check_successor};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -11,13 +14,46 @@ use std::time::{Duration, Instant};
 const LOCK_POLL: Duration = Duration::from_millis(200);
 
 pub struct LocalBackend {
+    /// The `default` workspace's file; other workspaces live below `<base>.d/`.
+    base: PathBuf,
+    workspace: String,
     path: PathBuf,
     lock: Option<File>,
 }
 
 impl LocalBackend {
     pub fn new(path: PathBuf) -> LocalBackend {
-        LocalBackend { path, lock: None }
+        LocalBackend::for_workspace(&path, DEFAULT_WORKSPACE)
+    }
+
+    pub fn for_workspace(base: &Path, workspace: &str) -> LocalBackend {
+        let path = if workspace == DEFAULT_WORKSPACE {
+            base.to_path_buf()
+        } else {
+            let file_name = base
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_default();
+            workspaces_dir(base).join(workspace).join(file_name)
+        };
+        LocalBackend {
+            base: base.to_path_buf(),
+            workspace: workspace.to_owned(),
+            path,
+            lock: None,
+        }
+    }
+
+    /// Creates the workspace's directory, which is what makes a non-default workspace exist.
+    fn ensure_dir(&self) -> Result<(), StateError> {
+        if self.workspace == DEFAULT_WORKSPACE {
+            return Ok(());
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| StateError::Write {
+            path: dir.display().to_string(),
+            detail: e.to_string(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -41,6 +77,10 @@ impl LocalBackend {
             detail: e.to_string(),
         })
     }
+}
+
+fn workspaces_dir(base: &Path) -> PathBuf {
+    sibling(base, ".d")
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -81,6 +121,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 impl Backend for LocalBackend {
     fn lock(&mut self, info: &LockInfo, timeout: Duration) -> Result<(), StateError> {
+        self.ensure_dir()?;
         let lock_path = self.lock_path();
         let file = open_private(&lock_path).map_err(|e| StateError::Write {
             path: lock_path.display().to_string(),
@@ -182,19 +223,79 @@ impl Backend for LocalBackend {
     fn write(&mut self, state: &State) -> Result<(), StateError> {
         let stored = self.read()?;
         check_successor(stored.as_ref(), state)?;
-        let write_error = |path: &Path, e: std::io::Error| StateError::Write {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        };
-        if let Some(stored) = &stored {
-            write_atomic(&self.backup_path(), stored.to_json().as_bytes())
-                .map_err(|e| write_error(&self.backup_path(), e))?;
+        self.store(stored.as_ref(), state)
+    }
+
+    fn replace(&mut self, state: &State, expected: Option<u64>) -> Result<(), StateError> {
+        let stored = self.read()?;
+        let stored_serial = stored.as_ref().map(|s| s.serial);
+        if stored_serial != expected {
+            return Err(StateError::StaleSerial {
+                attempted: state.serial,
+                stored: stored_serial.unwrap_or(0),
+                lineage: stored.map(|s| s.lineage).unwrap_or_default(),
+            });
         }
-        write_atomic(&self.path, state.to_json().as_bytes()).map_err(|e| write_error(&self.path, e))
+        self.store(stored.as_ref(), state)
+    }
+
+    fn workspaces(&mut self) -> Result<Vec<String>, StateError> {
+        let mut names = vec![DEFAULT_WORKSPACE.to_owned()];
+        let dir = workspaces_dir(&self.base);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+            Err(e) => {
+                return Err(StateError::Read {
+                    path: dir.display().to_string(),
+                    detail: e.to_string(),
+                });
+            }
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir())
+                && let Some(name) = entry.file_name().to_str()
+                && super::check_workspace_name(name).is_ok()
+                && name != DEFAULT_WORKSPACE
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn delete_workspace(&mut self) -> Result<(), StateError> {
+        if self.workspace == DEFAULT_WORKSPACE {
+            return Err(StateError::Backend(
+                "the default workspace cannot be deleted".to_owned(),
+            ));
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::remove_dir_all(dir).map_err(|e| StateError::Write {
+            path: dir.display().to_string(),
+            detail: e.to_string(),
+        })
     }
 
     fn describe(&self) -> String {
         format!("local state {}", self.path.display())
+    }
+}
+
+impl LocalBackend {
+    /// Keeps the stored state as the backup, then writes `state` atomically.
+    fn store(&self, stored: Option<&State>, state: &State) -> Result<(), StateError> {
+        self.ensure_dir()?;
+        let write_error = |path: &Path, e: std::io::Error| StateError::Write {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
+        if let Some(stored) = stored {
+            write_atomic(&self.backup_path(), stored.to_json().as_bytes())
+                .map_err(|e| write_error(&self.backup_path(), e))?;
+        }
+        write_atomic(&self.path, state.to_json().as_bytes()).map_err(|e| write_error(&self.path, e))
     }
 }
 
@@ -283,6 +384,47 @@ mod tests {
         second
             .lock(&LockInfo::new("plan", now()), Duration::ZERO)
             .unwrap();
+    }
+
+    #[test]
+    fn workspaces_use_terraforms_layout_and_isolate_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("patchform.pfstate");
+        let mut default = LocalBackend::new(base.clone());
+        let mut state = State::new("lineage-default".into());
+        state.serial = 1;
+        default.write(&state).unwrap();
+        let mut staging = LocalBackend::for_workspace(&base, "staging");
+        assert_eq!(staging.read().unwrap(), None);
+        let mut other = State::new("lineage-staging".into());
+        other.serial = 1;
+        staging.write(&other).unwrap();
+        assert!(
+            dir.path()
+                .join("patchform.pfstate.d/staging/patchform.pfstate")
+                .is_file()
+        );
+        assert_eq!(default.read().unwrap().unwrap().lineage, "lineage-default");
+        assert_eq!(default.workspaces().unwrap(), ["default", "staging"]);
+        staging.delete_workspace().unwrap();
+        assert_eq!(default.workspaces().unwrap(), ["default"]);
+        assert!(default.delete_workspace().is_err());
+    }
+
+    #[test]
+    fn replace_keeps_serial_but_checks_the_expected_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut backend = LocalBackend::new(dir.path().join("patchform.pfstate"));
+        let mut state = State::new("l".into());
+        state.serial = 7;
+        backend.replace(&state, None).unwrap();
+        assert!(matches!(
+            backend.replace(&state, Some(3)),
+            Err(StateError::StaleSerial { stored: 7, .. })
+        ));
+        state.serial = 9;
+        backend.replace(&state, Some(7)).unwrap();
+        assert_eq!(backend.read().unwrap().unwrap().serial, 9);
     }
 
     #[test]

@@ -7,12 +7,15 @@
 //! lock for its whole run.
 
 pub mod local;
+pub mod pg;
 
 use crate::compliance::FirstSeen;
 use crate::inventory::{HostFacts, Inventory};
 use crate::pkg::PackageName;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Bumped on any incompatible change to the state's JSON shape.
@@ -219,8 +222,50 @@ pub enum StateError {
     WrongLockId { given: String, actual: String },
     #[error("the state is not locked")]
     NotLocked,
+    #[error(
+        "the state lock was lost (its database connection ended); refusing to write state. Nothing was written after the loss; run the command again"
+    )]
+    LockLost,
+    #[error(
+        "\"{0}\" is not a valid workspace name: use letters, digits, '-', '_' and '.', not starting with '.', at most 90 characters"
+    )]
+    WorkspaceName(String),
     #[error("{0}")]
     Backend(String),
+}
+
+/// The name of the workspace every backend has and nobody can delete.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// Checks a workspace name: it becomes a directory name (local) and a key (pg), so it must
+/// not contain path separators or start with a dot.
+pub fn check_workspace_name(name: &str) -> Result<(), StateError> {
+    let valid = !name.is_empty()
+        && name.len() <= 90
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(StateError::WorkspaceName(name.to_owned()))
+    }
+}
+
+/// Set once a backend's lock is gone. Cloned into whatever must stop when that happens (the
+/// apply walk), so they need not share the backend itself.
+#[derive(Debug, Clone, Default)]
+pub struct LockLoss(Arc<AtomicBool>);
+
+impl LockLoss {
+    pub fn is_lost(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn mark(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Where state lives. A backend locks, reads and writes one workspace's state.
@@ -233,20 +278,62 @@ pub trait Backend: Send {
     fn read(&mut self) -> Result<Option<State>, StateError>;
     /// Writes `state`, whose serial must be exactly one above the stored one.
     fn write(&mut self, state: &State) -> Result<(), StateError>;
-    /// Describes where the state is, for messages.
+    /// Writes `state` as it is (lineage and serial kept: `state push`, migration), provided
+    /// the stored state's serial is still `expected` (`None`: no state stored).
+    fn replace(&mut self, state: &State, expected: Option<u64>) -> Result<(), StateError>;
+    /// Every workspace with state, plus `default`, sorted.
+    fn workspaces(&mut self) -> Result<Vec<String>, StateError>;
+    /// Deletes this backend's workspace and its state (never `default`).
+    fn delete_workspace(&mut self) -> Result<(), StateError>;
+    /// Tells whether the lock taken by `lock` has been lost. Backends whose lock cannot be
+    /// lost while the process lives (the local file lock) keep the default.
+    fn lock_loss(&self) -> LockLoss {
+        LockLoss::default()
+    }
+    /// Describes where the state is, for messages (never with a password).
     fn describe(&self) -> String;
 }
 
 /// Checks that `next` may replace `stored`: same lineage, serial exactly one higher.
 pub fn check_successor(stored: Option<&State>, next: &State) -> Result<(), StateError> {
+    check_successor_of(stored.map(|s| (s.lineage.as_str(), s.serial)), next)
+}
+
+/// `check_successor` for a backend that reads only the stored lineage and serial.
+pub fn check_successor_of(stored: Option<(&str, u64)>, next: &State) -> Result<(), StateError> {
+    let Some((lineage, serial)) = stored else {
+        return Ok(());
+    };
+    if lineage != next.lineage {
+        return Err(StateError::LineageMismatch {
+            attempted: next.lineage.clone(),
+            stored: lineage.to_owned(),
+        });
+    }
+    if next.serial != serial + 1 {
+        return Err(StateError::StaleSerial {
+            attempted: next.serial,
+            stored: serial,
+            lineage: lineage.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a `state push` as Terraform does: the lineage must match and the serial must be
+/// higher; `Force::Yes` allows any lineage and serial.
+pub fn check_push(stored: Option<&State>, next: &State, force: Force) -> Result<(), StateError> {
     let Some(stored) = stored else { return Ok(()) };
+    if force == Force::Yes {
+        return Ok(());
+    }
     if stored.lineage != next.lineage {
         return Err(StateError::LineageMismatch {
             attempted: next.lineage.clone(),
             stored: stored.lineage.clone(),
         });
     }
-    if next.serial != stored.serial + 1 {
+    if next.serial <= stored.serial {
         return Err(StateError::StaleSerial {
             attempted: next.serial,
             stored: stored.serial,
@@ -254,4 +341,54 @@ pub fn check_successor(stored: Option<&State>, next: &State) -> Result<(), State
         });
     }
     Ok(())
+}
+
+/// Whether a user asked to override a safety check (`-force`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Force {
+    No,
+    Yes,
+}
+
+impl State {
+    /// Whether the state records anything: `workspace delete` refuses a non-empty one.
+    pub fn is_empty(&self) -> bool {
+        self.last_scan.is_none() && self.hosts.is_empty() && self.history.is_empty()
+    }
+}
+
+/// Where state lives, as `init` resolved it and stored it in `.patchform/backend.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BackendConfig {
+    Local { path: String },
+    Pg { settings: BTreeMap<String, String> },
+}
+
+impl BackendConfig {
+    /// Opens the backend of one workspace.
+    pub fn open(&self, workspace: &str) -> Result<Box<dyn Backend>, StateError> {
+        check_workspace_name(workspace)?;
+        match self {
+            BackendConfig::Local { path } => Ok(Box::new(local::LocalBackend::for_workspace(
+                std::path::Path::new(path),
+                workspace,
+            ))),
+            BackendConfig::Pg { settings } => Ok(Box::new(pg::PgBackend::new(
+                pg::PgSettings::from_settings(settings)?,
+                workspace,
+            ))),
+        }
+    }
+
+    /// Describes the backend for messages, without any password.
+    pub fn describe(&self) -> String {
+        match self {
+            BackendConfig::Local { path } => format!("local state {path}"),
+            BackendConfig::Pg { settings } => match pg::PgSettings::from_settings(settings) {
+                Ok(pg) => pg.describe(),
+                Err(_) => "PostgreSQL (invalid settings)".to_owned(),
+            },
+        }
+    }
 }
