@@ -9,7 +9,7 @@ use crate::apply::{
 use crate::config::VarInputs;
 use crate::plan::{Plan, planfile};
 use crate::render;
-use crate::state::{ApplyRecord, HostApplyRecord, PackageApplyRecord, State};
+use crate::state::{ApplyRecord, HostApplyRecord, LockLoss, PackageApplyRecord, State};
 use crate::transport::HostKeyPolicy;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -256,10 +256,12 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(Stop::Run);
     let plan = Arc::new(plan);
+    let lock_loss = locked.backend.lock_loss();
     let worker = {
         let (plan, hosts, options) = (plan.clone(), Arc::new(hosts), Arc::new(options));
         std::thread::spawn(move || {
             runtime.block_on(async move {
+                tokio::spawn(watch_lock(lock_loss, stop_tx.clone()));
                 tokio::spawn(watch_signals(stop_tx));
                 apply::run(plan, hosts, ssh, options, events_tx, stop_rx).await
             })
@@ -324,6 +326,24 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     } else {
         Exit::Error
     }
+}
+
+/// A lost state lock drains the apply: nothing new starts, and `LockedState::save` refuses
+/// every later write, since another command may hold the lock by now.
+async fn watch_lock(lock_loss: LockLoss, stop: tokio::sync::watch::Sender<Stop>) {
+    while !lock_loss.is_lost() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "\nError: the state lock was lost: no new host starts, and state is no longer written."
+    );
+    stop.send_if_modified(|stop| {
+        let run = *stop == Stop::Run;
+        if run {
+            *stop = Stop::Drain;
+        }
+        run
+    });
 }
 
 /// First SIGINT/SIGTERM: start nothing new. Second, or the drain bound: stop in-flight hosts at
