@@ -14,6 +14,7 @@ use crate::transport::HostKeyPolicy;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How long hosts in flight may keep going after the first interrupt before they are asked
@@ -166,6 +167,22 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     };
     let (reboot_timeout, dpkg_lock_timeout, install_timeout, lock_timeout) =
         (durations[0], durations[1], durations[2], durations[3]);
+    // The signal handler goes in before anything reads or writes state, so that no interrupt
+    // ever hits the default action (killing patchform) at an arbitrary point of the run.
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let signals = {
+        let _context = runtime.enter();
+        match Signals::install() {
+            Ok(signals) => signals,
+            Err(e) => return fail(format!("cannot install the signal handler: {e}")),
+        }
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(Stop::Run);
+    let applying = Arc::new(AtomicBool::new(false));
+    runtime.spawn(watch_signals(signals, stop_tx.clone(), applying.clone()));
     let loaded = match common::load(vars.clone(), ui) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
@@ -216,10 +233,6 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
         Ok(ssh) => ssh,
         Err(e) => return fail(e),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
     if args.file.is_some()
         && let Err(refusal) = runtime.block_on(apply::check_fingerprints(
             &plan,
@@ -230,6 +243,8 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     {
         return fail(refusal.to_string());
     }
+    // From here on an interrupt drains instead of exiting: the apply is about to be recorded.
+    applying.store(true, Ordering::SeqCst);
     let apply_id = uuid::Uuid::new_v4().to_string();
     state.history.push(ApplyRecord {
         id: apply_id.clone(),
@@ -254,17 +269,12 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
         run_id: apply_id.clone(),
     };
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(Stop::Run);
     let plan = Arc::new(plan);
-    let lock_loss = locked.backend.lock_loss();
+    runtime.spawn(watch_lock(locked.backend.lock_loss(), stop_tx));
     let worker = {
         let (plan, hosts, options) = (plan.clone(), Arc::new(hosts), Arc::new(options));
         std::thread::spawn(move || {
-            runtime.block_on(async move {
-                tokio::spawn(watch_lock(lock_loss, stop_tx.clone()));
-                tokio::spawn(watch_signals(stop_tx));
-                apply::run(plan, hosts, ssh, options, events_tx, stop_rx).await
-            })
+            runtime.block_on(apply::run(plan, hosts, ssh, options, events_tx, stop_rx))
         })
     };
     let terminal = std::io::stderr().is_terminal();
@@ -328,6 +338,30 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     }
 }
 
+/// SIGINT and SIGTERM, registered with tokio so they no longer kill the process.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must run inside the runtime's context.
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
 /// A lost state lock drains the apply: nothing new starts, and `LockedState::save` refuses
 /// every later write, since another command may hold the lock by now.
 async fn watch_lock(lock_loss: LockLoss, stop: tokio::sync::watch::Sender<Stop>) {
@@ -346,31 +380,29 @@ async fn watch_lock(lock_loss: LockLoss, stop: tokio::sync::watch::Sender<Stop>)
     });
 }
 
-/// First SIGINT/SIGTERM: start nothing new. Second, or the drain bound: stop in-flight hosts at
-/// their next safe point. dpkg itself is never interrupted.
-async fn watch_signals(stop: tokio::sync::watch::Sender<Stop>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    let next = async |i: &mut tokio::signal::unix::Signal, t: &mut tokio::signal::unix::Signal| {
-        tokio::select! {
-            _ = i.recv() => {}
-            _ = t.recv() => {}
-        }
-    };
-    next(&mut interrupt, &mut terminate).await;
+/// Before the apply is recorded (planning, the approval prompt, the stale-plan checks):
+/// exit at once, nothing was applied; every state write is atomic, so the state holds its
+/// old or its new version. Afterwards: the first SIGINT/SIGTERM starts nothing new; the
+/// second, or the drain bound, stops in-flight hosts at their next safe point. dpkg itself is
+/// never interrupted.
+async fn watch_signals(
+    mut signals: Signals,
+    stop: tokio::sync::watch::Sender<Stop>,
+    applying: Arc<AtomicBool>,
+) {
+    signals.next().await;
+    if !applying.load(Ordering::SeqCst) {
+        eprintln!("\nInterrupted before any host was patched: nothing was applied.");
+        std::process::exit(1);
+    }
     eprintln!(
         "\nInterrupt received: no new host starts; hosts in flight finish (interrupt again to stop them at the next safe point)."
     );
-    let _ = stop.send(Stop::Drain);
+    stop.send_replace(Stop::Drain);
     tokio::select! {
-        () = next(&mut interrupt, &mut terminate) => {}
+        () = signals.next() => {}
         () = tokio::time::sleep(DRAIN_BOUND) => {}
     }
     eprintln!("\nStopping hosts in flight at their next safe point (never inside dpkg).");
-    let _ = stop.send(Stop::Cancel);
+    stop.send_replace(Stop::Cancel);
 }
