@@ -584,12 +584,20 @@ impl Loader<'_> {
         }
         self.evaluate_variables(&raws, module, inputs, &declared, &mut scope);
         self.evaluate_graph(dir, module, &raws, &declared, &mut scope);
+        // Every block attribute sees the whole module scope; one context serves them all.
+        let block_context = scope.context();
         for raw in &raws {
             if matches!(raw.schema.name, "variable" | "locals" | "output" | "module") {
                 continue;
             }
-            let block =
-                self.evaluate_block(raw.file, raw.block, raw.schema, module, &declared, &scope);
+            let block = self.evaluate_block(
+                raw.file,
+                raw.block,
+                raw.schema,
+                module,
+                &declared,
+                (&scope, &block_context),
+            );
             if block.kind == "inventory" {
                 self.read_inventory(dir, &block);
             }
@@ -1293,7 +1301,7 @@ impl Loader<'_> {
         schema: &BlockSchema,
         module: &[String],
         declared: &Declared,
-        scope: &Scope,
+        (scope, ctx): (&Scope, &Context<'_>),
     ) -> Block {
         let mut block = Block {
             kind: schema.name.to_owned(),
@@ -1328,8 +1336,7 @@ impl Loader<'_> {
                     if !resolvable {
                         continue;
                     }
-                    let ctx = scope.context_for(&references);
-                    let Some(value) = self.evaluate_expression(file, &attr.value, &ctx) else {
+                    let Some(value) = self.evaluate_expression(file, &attr.value, ctx) else {
                         continue;
                     };
                     let span =
@@ -1352,7 +1359,7 @@ impl Loader<'_> {
                             nested_schema,
                             module,
                             declared,
-                            scope,
+                            (scope, ctx),
                         );
                         block.blocks.push(child);
                     }

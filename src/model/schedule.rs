@@ -650,18 +650,32 @@ fn check_frequency(text: &str, cron: &Cron) -> Result<(), ScheduleError> {
             text: text.to_owned(),
         });
     };
+    let seconds = |z: &jiff02::Zoned| SignedDuration::from_secs(z.timestamp().as_second());
+    let first = previous.clone();
+    let mut last_of_first_day = previous.clone();
     for _ in 1..FREQUENCY_SAMPLE {
         // An error means the pattern's years have run out.
         let Ok(next) = cron.find_next_occurrence(&previous, false) else {
             break;
         };
-        let gap = SignedDuration::from_secs(next.timestamp().as_second())
-            - SignedDuration::from_secs(previous.timestamp().as_second());
+        let gap = seconds(&next) - seconds(&previous);
         if gap < MIN_GAP {
             return Err(ScheduleError::TooFrequent {
                 text: text.to_owned(),
                 gap,
             });
+        }
+        if next.date() == first.date() {
+            last_of_first_day = next.clone();
+        } else if previous.date() == first.date() {
+            // Every matching day (in UTC) has the same times of day, and the walk started at
+            // midnight, so the first day showed every within-day gap. Gaps across midnight are
+            // at least a day minus that day's span: when that clears MIN_GAP, nothing later
+            // can fail and the rest of the sample is redundant.
+            let span = seconds(&last_of_first_day) - seconds(&first);
+            if SignedDuration::from_hours(24) - span >= MIN_GAP {
+                return Ok(());
+            }
         }
         previous = next;
     }
