@@ -35,15 +35,19 @@ impl ParseError {
     }
 }
 
-/// `text` cut to at most `limit` characters, marked with `…` when cut.
+/// `text` cut to at most `limit` bytes on a character boundary, marked with `…` when cut.
 fn shorten(text: String, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text,
+    if text.len() <= limit {
+        return text;
     }
+    let end = (0..=limit)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…", &text[..end])
 }
 
-/// How much of a rejected name or version an error quotes: enough to recognise it.
+/// Bytes of a rejected name or version an error quotes: enough to recognise it.
 const QUOTED: usize = 80;
 
 /// `text` quoted and escaped for an error message, cut after `QUOTED` characters.
@@ -243,5 +247,8 @@ mod tests {
         assert!(error.len() < 200, "{} bytes", error.len());
         let error = ParseError::at(3, huge).to_string();
         assert!(error.len() < 1_100, "{} bytes", error.len());
+        // Found by the apt_dpkg target: the cap counted characters, and U+FFFD takes 3 bytes.
+        let error = ParseError::new("\u{fffd}".repeat(5_000)).to_string();
+        assert!(error.len() <= 1_003, "{} bytes", error.len());
     }
 }

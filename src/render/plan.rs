@@ -391,7 +391,8 @@ pub struct JsonPlan<'a> {
     pub applyable: bool,
     pub errored: bool,
     pub resource_changes: Vec<ResourceChange>,
-    pub plan: &'a Plan,
+    /// The plan with every hook's `command` replaced by its redacted `display`.
+    pub plan: std::borrow::Cow<'a, Plan>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -452,12 +453,27 @@ pub fn json_view(plan: &Plan) -> JsonPlan<'_> {
             });
         }
     }
+    // A hook's `command` holds sensitive values so apply can run it; like every other
+    // rendering, JSON shows the redacted `display` in its place.
+    let mut redacted = plan.clone();
+    for host in redacted.hosts.values_mut() {
+        for hook in [
+            &mut host.pre_hook,
+            &mut host.post_hook,
+            &mut host.health_check,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            hook.command.clone_from(&hook.display);
+        }
+    }
     JsonPlan {
         format_version: "1.0",
         applyable: plan.has_changes(),
         errored: false,
         resource_changes,
-        plan,
+        plan: std::borrow::Cow::Owned(redacted),
     }
 }
 
