@@ -124,9 +124,11 @@ async fn run_hook(
     name: &'static str,
     timeout: Duration,
 ) -> Result<(), String> {
-    // The hook is the user's own shell command, passed as an argument and run by `eval`:
-    // nothing a host printed is ever part of it.
-    let command = RemoteCommand::new(name, "eval \"$1\"", timeout).args([hook.command.clone()]);
+    // The hook is the user's own shell command, run by `eval`: nothing a host printed is ever
+    // part of it. It travels on stdin, not as an argument, because it may hold sensitive
+    // values and every user of the host can read process arguments.
+    let command = RemoteCommand::new(name, "hook=$(cat); eval \"$hook\"", timeout)
+        .stdin(hook.command.clone());
     match connection.run(&command).await {
         Ok(output) if output.status == 0 => Ok(()),
         Ok(output) => Err(format!(

@@ -36,6 +36,9 @@ pub struct RemoteCommand {
     pub args: Vec<String>,
     pub timeout: Duration,
     pub env: Vec<(&'static str, String)>,
+    /// Sent on the command's standard input, then closed. For text that must not appear in
+    /// process arguments, which every user of the host can read.
+    pub stdin: Option<String>,
 }
 
 impl RemoteCommand {
@@ -46,11 +49,17 @@ impl RemoteCommand {
             args: Vec::new(),
             timeout,
             env: Vec::new(),
+            stdin: None,
         }
     }
 
     pub fn args(mut self, args: impl IntoIterator<Item = String>) -> RemoteCommand {
         self.args.extend(args);
+        self
+    }
+
+    pub fn stdin(mut self, input: String) -> RemoteCommand {
+        self.stdin = Some(input);
         self
     }
 

@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 /// Longest control directory ssh accepts: its socket path `DIR/.ssh-connectionXXXXXX/master`
 /// plus the 17 characters ssh appends while binding must fit Linux's 108-byte `sun_path`.
@@ -214,7 +214,11 @@ impl Connection {
                 "sh",
             ])
             .args(&command.args)
-            .stdin(Stdio::null())
+            .stdin(if command.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let name = command.name.to_owned();
@@ -223,6 +227,17 @@ impl Connection {
                 .spawn()
                 .await
                 .map_err(|e| self.command_error(&name, e))?;
+            if let (Some(input), Some(mut writer)) = (&command.stdin, child.stdin().take()) {
+                // Dropping the writer closes the pipe: the remote side reads to the end.
+                writer
+                    .write_all(input.as_bytes())
+                    .await
+                    .map_err(|e| TransportError::Remote {
+                        host: self.host.clone(),
+                        command: name.clone(),
+                        detail: format!("cannot write its input: {e}"),
+                    })?;
+            }
             let stdout = child.stdout().take();
             let stderr = child.stderr().take();
             let (stdout, stderr) = tokio::join!(

@@ -155,3 +155,129 @@ fn truncated_and_edited_plans_are_refused_before_anything_runs() {
         "a refused apply left files behind"
     );
 }
+
+/// A sensitive value for the fleet test, unusual enough that a match in /proc is ours.
+const FLEET_SECRET: &str = "pf-s3cret-7c41e9";
+
+/// Every group of the fleet takes every update; the install task's pre_hook writes the
+/// sensitive variable to a file on the host after a pause, so the scan of /proc below has
+/// time to look while it runs.
+fn hook_config() -> String {
+    format!(
+        r#"
+variable "api_token" {{
+  type      = string
+  default   = "{FLEET_SECRET}"
+  sensitive = true
+}}
+
+patch_baseline "everything" {{
+  operating_system = "DEBIAN"
+  approval_rule {{
+    enable_non_security = true
+    patch_filter {{
+      key    = "PRIORITY"
+      values = ["*"]
+    }}
+  }}
+}}
+
+patch_group "canary" {{
+  baseline = patch_baseline.everything
+}}
+
+maintenance_window "sunday" {{
+  schedule          = "cron(0 2 ? * SUN *)"
+  schedule_timezone = "UTC"
+  duration          = 4
+  cutoff            = 1
+  targets           = [patch_group.canary]
+
+  task "install" {{
+    operation = "Install"
+    pre_hook  = "sleep 3; printf '%s' '${{var.api_token}}' > /root/pf-hook-secret"
+  }}
+}}
+"#
+    )
+}
+
+/// Command lines of every process on the machine (fleet hosts' included: their PID
+/// namespaces are children of ours) that contain `needle`.
+fn processes_showing(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(format!(
+                    "{}: {cmdline}",
+                    entry.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn hooks_run_with_the_secret_which_no_output_or_process_list_shows() {
+    use crate::fleet::{Fleet, require_root};
+    use crate::workspace::Workspace;
+    if !require_root() {
+        return;
+    }
+    let fleet = Fleet::start(1);
+    let workspace = Workspace::new(&fleet, &hook_config());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patchform"))
+        .args([
+            "apply",
+            "-auto-approve",
+            "-ignore-window",
+            "-refresh-cache=false",
+            "-report=report.json",
+        ])
+        .current_dir(workspace.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run patchform apply");
+    // Only this test's own process may hold the secret (it is a literal in its binary, not
+    // in its arguments), so any match is a leak.
+    let mut leaks = Vec::new();
+    let mut looks = 0;
+    while child.try_wait().unwrap().is_none() {
+        leaks.extend(processes_showing(FLEET_SECRET));
+        looks += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = all_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(looks > 10, "the apply ended before /proc could be read");
+    assert!(leaks.is_empty(), "secret in process arguments: {leaks:?}");
+    assert_eq!(
+        fleet.ssh_ok("h001", "cat /root/pf-hook-secret"),
+        FLEET_SECRET,
+        "the hook did not run with the real value"
+    );
+    assert!(
+        !text.contains(FLEET_SECRET),
+        "apply output shows the secret: {text}"
+    );
+    let report = std::fs::read_to_string(workspace.file("report.json")).unwrap();
+    assert!(
+        !report.contains(FLEET_SECRET),
+        "the report shows the secret"
+    );
+    assert_eq!(mode(&workspace.file("report.json")), 0o600);
+    let state = workspace.file("patchform.pfstate");
+    assert!(
+        !std::fs::read_to_string(&state)
+            .unwrap()
+            .contains(FLEET_SECRET),
+        "the state holds the secret"
+    );
+    assert_eq!(mode(&state), 0o600);
+}
