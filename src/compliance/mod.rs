@@ -143,7 +143,7 @@ pub struct HostCompliance {
 }
 
 /// First time patchform saw each package version, from state.
-pub type FirstSeen = BTreeMap<(PackageName, String), jiff::Timestamp>;
+pub type FirstSeen = BTreeMap<(PackageName, Version), jiff::Timestamp>;
 
 fn globs(patterns: &[String]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
@@ -190,13 +190,51 @@ fn filter_matches(filter: &PatchFilter, version: &AvailableVersion, product: &st
         .any(|v| v == "*" || v.eq_ignore_ascii_case(value))
 }
 
+/// A baseline's approved and rejected patterns, compiled once and remembered per package
+/// name: every host of a group asks about the same names.
+pub struct Matcher {
+    approved: GlobSet,
+    rejected: GlobSet,
+    memo: std::cell::RefCell<std::collections::HashMap<PackageName, (bool, bool)>>,
+}
+
+impl Matcher {
+    pub fn new(baseline: &PatchBaseline) -> Matcher {
+        Matcher {
+            approved: globs(&baseline.approved_patches),
+            rejected: globs(&baseline.rejected_patches),
+            memo: Default::default(),
+        }
+    }
+
+    /// (approved, rejected) for a package name.
+    fn lookup(&self, name: &PackageName) -> (bool, bool) {
+        if let Some(known) = self.memo.borrow().get(name) {
+            return *known;
+        }
+        let verdict = (
+            self.approved.is_match(name.as_str()),
+            self.rejected.is_match(name.as_str()),
+        );
+        self.memo.borrow_mut().insert(name.clone(), verdict);
+        verdict
+    }
+
+    fn is_approved(&self, name: &PackageName) -> bool {
+        self.lookup(name).0
+    }
+
+    fn is_rejected(&self, name: &PackageName) -> bool {
+        self.lookup(name).1
+    }
+}
+
 struct Evaluator<'a> {
     baseline: &'a PatchBaseline,
     snapshot: &'a HostSnapshot,
     first_seen: &'a FirstSeen,
     now: jiff::Timestamp,
-    approved: GlobSet,
-    rejected: GlobSet,
+    matcher: &'a Matcher,
     product: String,
 }
 
@@ -204,7 +242,7 @@ impl Evaluator<'_> {
     fn approved_in_time(&self, name: &PackageName, version: &Version, approval: &Approval) -> bool {
         let seen = self
             .first_seen
-            .get(&(name.clone(), version.as_str().to_owned()))
+            .get(&(name.clone(), version.clone()))
             .copied()
             .unwrap_or(self.now);
         match approval {
@@ -234,7 +272,7 @@ impl Evaluator<'_> {
             return None;
         }
         let security = version.is_security();
-        if self.approved.is_match(name.as_str())
+        if self.matcher.is_approved(name)
             && (security || self.baseline.approved_patches_enable_non_security)
         {
             return Some((
@@ -287,20 +325,38 @@ pub fn evaluate(
     failed: &BTreeSet<PackageName>,
     now: jiff::Timestamp,
 ) -> HostCompliance {
+    evaluate_with(
+        &Matcher::new(baseline),
+        baseline,
+        snapshot,
+        first_seen,
+        failed,
+        now,
+    )
+}
+
+/// `evaluate` with a matcher shared by every host of the baseline.
+pub fn evaluate_with(
+    matcher: &Matcher,
+    baseline: &PatchBaseline,
+    snapshot: &HostSnapshot,
+    first_seen: &FirstSeen,
+    failed: &BTreeSet<PackageName>,
+    now: jiff::Timestamp,
+) -> HostCompliance {
     let evaluator = Evaluator {
         baseline,
         snapshot,
         first_seen,
         now,
-        approved: globs(&baseline.approved_patches),
-        rejected: globs(&baseline.rejected_patches),
+        matcher,
         product: product(snapshot),
     };
     let block = baseline.rejected_patches_action == RejectedPatchesAction::Block;
     let mut packages: BTreeMap<PackageName, PackageResult> = BTreeMap::new();
 
     for (name, update) in snapshot.updates.iter().filter(|(_, u)| !u.new_package) {
-        let rejected = evaluator.rejected.is_match(name.as_str());
+        let rejected = evaluator.matcher.is_rejected(name);
         let approved = if rejected {
             None
         } else {
@@ -319,8 +375,7 @@ pub fn evaluate(
                         .depends
                         .iter()
                         .find(|d| {
-                            evaluator.rejected.is_match(d.as_str())
-                                && !snapshot.installed.contains_key(*d)
+                            evaluator.matcher.is_rejected(d) && !snapshot.installed.contains_key(*d)
                         })
                         .map(|d| Blocker::NeedsRejected { package: d.clone() })
                 } else {
@@ -382,11 +437,11 @@ pub fn evaluate(
         if packages.contains_key(name) {
             continue;
         }
-        let state = if evaluator.rejected.is_match(name.as_str()) {
+        let state = if evaluator.matcher.is_rejected(name) {
             PatchState::InstalledRejected
         } else if snapshot.reboot_required_packages.contains(name) {
             PatchState::InstalledPendingReboot
-        } else if evaluator.approved.is_match(name.as_str()) {
+        } else if evaluator.matcher.is_approved(name) {
             PatchState::Installed
         } else {
             *counts.entry(PatchState::InstalledOther).or_default() += 1;
@@ -491,7 +546,7 @@ fn add_new_packages(
         else {
             continue;
         };
-        if block && evaluator.rejected.is_match(name.as_str()) {
+        if block && evaluator.matcher.is_rejected(&name) {
             continue;
         }
         let (classification, priority, section, suite) = Evaluator::describe(version);

@@ -1,7 +1,7 @@
 //! The compliance report of a whole inventory: every host of the configuration, evaluated
 //! against its baseline, unreachable and failed hosts included.
 
-use super::{FirstSeen, HostCompliance, evaluate};
+use super::{FirstSeen, HostCompliance};
 use crate::inventory::{HostFacts, Inventory};
 use crate::model::DesiredState;
 use crate::state::State;
@@ -55,6 +55,7 @@ pub fn report(
 ) -> ComplianceReport {
     let first_seen: FirstSeen = state.first_seen();
     let empty = BTreeSet::new();
+    let mut matchers: std::collections::HashMap<String, super::Matcher> = Default::default();
     let hosts = desired
         .hosts
         .values()
@@ -77,7 +78,11 @@ pub fn report(
                                 .hosts
                                 .get(&host.name)
                                 .map_or(&empty, |r| &r.failed_packages);
-                            HostResult::Evaluated(evaluate(
+                            let matcher = matchers
+                                .entry(baseline.address.clone())
+                                .or_insert_with(|| super::Matcher::new(&baseline));
+                            HostResult::Evaluated(super::evaluate_with(
+                                matcher,
                                 &baseline,
                                 snapshot,
                                 &first_seen,

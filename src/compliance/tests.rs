@@ -80,7 +80,13 @@ fn baselines_evaluate_to_their_goldens() {
             let [name, version, days]: [&str; 3] =
                 line.split(' ').collect::<Vec<_>>().try_into().unwrap();
             let at = now() - jiff::SignedDuration::from_hours(24 * days.parse::<i64>().unwrap());
-            first_seen.insert((PackageName::parse(name).unwrap(), version.to_owned()), at);
+            first_seen.insert(
+                (
+                    PackageName::parse(name).unwrap(),
+                    Version::parse(version).unwrap(),
+                ),
+                at,
+            );
         }
         let failed: BTreeSet<PackageName> = std::fs::read_to_string(dir.join("failed"))
             .unwrap_or_default()

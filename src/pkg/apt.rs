@@ -96,7 +96,7 @@ impl DpkgState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstalledPackage {
     pub version: Version,
-    pub architecture: String,
+    pub architecture: std::sync::Arc<str>,
     pub state: DpkgState,
 }
 
@@ -263,6 +263,8 @@ pub(crate) fn parse_dpkg(
     lines: &[&str],
 ) -> Result<BTreeMap<PackageName, InstalledPackage>, ParseError> {
     let mut installed = BTreeMap::new();
+    // A host has a handful of architectures ("amd64", "all"); share one string for each.
+    let mut architectures: BTreeMap<&str, std::sync::Arc<str>> = BTreeMap::new();
     for (offset, line) in lines.iter().enumerate() {
         if line.is_empty() {
             continue;
@@ -287,7 +289,10 @@ pub(crate) fn parse_dpkg(
             name,
             InstalledPackage {
                 version,
-                architecture: architecture.to_owned(),
+                architecture: architectures
+                    .entry(architecture)
+                    .or_insert_with(|| architecture.into())
+                    .clone(),
                 state,
             },
         );

@@ -128,6 +128,8 @@ impl Builder<'_> {
     fn plan_hosts(&mut self) {
         let first_seen = self.state.first_seen();
         let no_failures = BTreeSet::new();
+        let mut matchers: std::collections::HashMap<String, compliance::Matcher> =
+            Default::default();
         for host in self.desired.hosts.values() {
             let mut host_plan = HostPlan {
                 name: host.name.clone(),
@@ -195,7 +197,11 @@ impl Builder<'_> {
                                 .hosts
                                 .get(&host.name)
                                 .map_or(&no_failures, |r| &r.failed_packages);
-                            let evaluation = compliance::evaluate(
+                            let matcher = matchers
+                                .entry(baseline.address.clone())
+                                .or_insert_with(|| compliance::Matcher::new(&baseline));
+                            let evaluation = compliance::evaluate_with(
+                                matcher,
                                 &baseline,
                                 snapshot,
                                 &first_seen,

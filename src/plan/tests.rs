@@ -114,8 +114,13 @@ fn plans_render_to_their_goldens() {
             &render::plan::markdown(&plan).join("\n---\n\n"),
         );
         let json = render::plan::json(&plan);
-        expect(&dir.join("plan.json"), &json);
+        assert_eq!(json.lines().count(), 1, "show -json prints one line");
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        // The golden is pretty-printed so that its diffs are readable.
+        expect(
+            &dir.join("plan.json"),
+            &(serde_json::to_string_pretty(&value).unwrap() + "\n"),
+        );
         let errors: Vec<String> = validator
             .iter_errors(&value)
             .map(|e| e.to_string())

@@ -410,8 +410,24 @@ pub struct ResourceChange {
 #[derive(Serialize, JsonSchema)]
 pub struct Change {
     pub actions: Vec<&'static str>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    pub before: Option<ChangeValue>,
+    pub after: Option<ChangeValue>,
+}
+
+/// The `before`/`after` object of a change: a package version, or a reboot.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ChangeValue {
+    Package {
+        version: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        classification: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        suite: Option<String>,
+    },
+    Reboot {
+        option: &'static str,
+    },
 }
 
 pub fn json_view(plan: &Plan) -> JsonPlan<'_> {
@@ -425,15 +441,16 @@ pub fn json_view(plan: &Plan) -> JsonPlan<'_> {
                 name: change.name.as_str().to_owned(),
                 change: Change {
                     actions: vec![change.kind.action()],
-                    before: change
-                        .from
-                        .as_ref()
-                        .map(|v| serde_json::json!({ "version": v.as_str() })),
-                    after: Some(serde_json::json!({
-                        "version": change.to.as_str(),
-                        "classification": classification(change),
-                        "suite": change.suite,
-                    })),
+                    before: change.from.as_ref().map(|v| ChangeValue::Package {
+                        version: v.as_str().to_owned(),
+                        classification: None,
+                        suite: None,
+                    }),
+                    after: Some(ChangeValue::Package {
+                        version: change.to.as_str().to_owned(),
+                        classification: Some(classification(change)),
+                        suite: Some(change.suite.clone()),
+                    }),
                 },
                 action_reason: change.reason.clone(),
             });
@@ -447,14 +464,31 @@ pub fn json_view(plan: &Plan) -> JsonPlan<'_> {
                 change: Change {
                     actions: vec!["create"],
                     before: None,
-                    after: Some(serde_json::json!({ "option": reboot.option.as_str() })),
+                    after: Some(ChangeValue::Reboot {
+                        option: reboot.option.as_str(),
+                    }),
                 },
                 action_reason: reboot.reason.clone(),
             });
         }
     }
     // A hook's `command` holds sensitive values so apply can run it; like every other
-    // rendering, JSON shows the redacted `display` in its place.
+    // rendering, JSON shows the redacted `display` in its place. Copy the plan only then.
+    let hooks_redacted = plan.hosts.values().any(|h| {
+        [&h.pre_hook, &h.post_hook, &h.health_check]
+            .into_iter()
+            .flatten()
+            .any(|hook| hook.command != hook.display)
+    });
+    if !hooks_redacted {
+        return JsonPlan {
+            format_version: "1.0",
+            applyable: plan.has_changes(),
+            errored: false,
+            resource_changes,
+            plan: std::borrow::Cow::Borrowed(plan),
+        };
+    }
     let mut redacted = plan.clone();
     for host in redacted.hosts.values_mut() {
         for hook in [
@@ -477,8 +511,9 @@ pub fn json_view(plan: &Plan) -> JsonPlan<'_> {
     }
 }
 
+/// Compact, one line, as `terraform show -json` prints it.
 pub fn json(plan: &Plan) -> String {
-    serde_json::to_string_pretty(&json_view(plan)).unwrap_or_default() + "\n"
+    serde_json::to_string(&json_view(plan)).unwrap_or_default() + "\n"
 }
 
 /// The JSON Schema of `show -json`, committed as docs/plan.schema.json.

@@ -148,7 +148,9 @@ impl State {
                 continue;
             };
             for (version, at) in versions {
-                out.insert((package.clone(), version.clone()), *at);
+                if let Ok(version) = crate::pkg::Version::parse(version) {
+                    out.insert((package.clone(), version), *at);
+                }
             }
         }
         out
