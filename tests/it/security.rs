@@ -281,3 +281,93 @@ fn hooks_run_with_the_secret_which_no_output_or_process_list_shows() {
     );
     assert_eq!(mode(&state), 0o600);
 }
+
+#[test]
+fn a_truncated_state_file_is_refused_naming_it_and_its_backup() {
+    let dir = case_dir();
+    let path = dir.path();
+    let truncated = br#"{"format_version": 1, "lineage": "ab"#;
+    std::fs::write(path.join("patchform.pfstate"), truncated).unwrap();
+    for args in [
+        &["plan", "-inventory=inventory.json"][..],
+        &["plan", "-refresh=false"],
+        &["scan", "-refresh-cache=false"],
+    ] {
+        let output = run(path, args);
+        let text = all_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {text}");
+        for needle in [
+            "cannot read state patchform.pfstate",
+            "truncated",
+            "patchform.pfstate.backup",
+        ] {
+            assert!(
+                text.contains(needle),
+                "{args:?} does not say {needle:?}: {text}"
+            );
+        }
+        // Refused, not repaired or overwritten.
+        assert_eq!(
+            std::fs::read(path.join("patchform.pfstate")).unwrap(),
+            truncated,
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn accepting_new_host_keys_is_explicit_and_recorded() {
+    use crate::fleet::{Fleet, require_root};
+    use crate::workspace::{FLEET_CONFIG, Workspace};
+    if !require_root() {
+        return;
+    }
+    let fleet = Fleet::start(1);
+    let workspace = Workspace::new(&fleet, FLEET_CONFIG);
+    let known_hosts = workspace.file("known_hosts");
+    std::fs::write(&known_hosts, "").unwrap();
+    std::fs::write(
+        workspace.file("ssh.hcl"),
+        format!(
+            "ssh {{\n  known_hosts_file = \"{}\"\n  connect_timeout  = 3\n}}\n",
+            known_hosts.display()
+        ),
+    )
+    .unwrap();
+    let inventory = |output: &Output| -> serde_json::Value {
+        assert!(output.status.success(), "{}", all_text(output));
+        serde_json::from_str(&std::fs::read_to_string(workspace.file("inventory.json")).unwrap())
+            .unwrap()
+    };
+    let scan = ["scan", "-out=inventory.json", "-refresh-cache=false"];
+
+    let refused = workspace.run(&scan);
+    assert_eq!(
+        inventory(&refused)["hosts"]["h001"]["result"],
+        "unreachable"
+    );
+    assert!(all_text(&refused).contains("host key of h001 is not known"));
+    assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), "");
+
+    let accepting = workspace.run(&[&scan[..], &["-accept-new-host-keys"]].concat());
+    let accepted = inventory(&accepting);
+    assert_eq!(accepted["hosts"]["h001"]["result"], "scanned");
+    assert_eq!(accepted["host_key_policy"], "accept-new");
+    assert!(all_text(&accepting).contains("-accept-new-host-keys"));
+    // ssh may hash the names it records; ssh-keygen -F finds them either way.
+    let lookup = Command::new("ssh-keygen")
+        .args(["-F", &fleet.host(0).address, "-f"])
+        .arg(&known_hosts)
+        .output()
+        .unwrap();
+    assert!(
+        lookup.status.success() && !lookup.stdout.is_empty(),
+        "the key of h001 was not recorded: {}",
+        all_text(&lookup)
+    );
+
+    // The key is now known: a strict scan connects, and says so.
+    let strict = inventory(&workspace.run(&scan));
+    assert_eq!(strict["hosts"]["h001"]["result"], "scanned");
+    assert_eq!(strict["host_key_policy"], "strict");
+}
