@@ -710,6 +710,14 @@ impl Loader<'_> {
     ) -> Option<Value> {
         let converted: hcl::Expression = expr.clone().into();
         match converted.evaluate(ctx) {
+            Ok(value) if !is_finite(&value) => {
+                self.diags.push(
+                    Diagnostic::error("Invalid number")
+                        .detail("This expression yields an infinite or undefined number, for example from a division by zero. Change the arithmetic so the result is a finite number.")
+                        .at(span_of(file, expr.span())),
+                );
+                None
+            }
             Ok(value) => Some(value),
             Err(error) => {
                 self.diags.push(
@@ -1502,6 +1510,16 @@ impl Loader<'_> {
                 );
             }
         }
+    }
+}
+
+/// Whether every number in a value is finite (`1 / 0` evaluates to infinity).
+fn is_finite(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_f64().is_none_or(f64::is_finite),
+        Value::Array(items) => items.iter().all(is_finite),
+        Value::Object(map) => map.values().all(is_finite),
+        Value::Null | Value::Bool(_) | Value::String(_) => true,
     }
 }
 

@@ -1,0 +1,3 @@
+locals {
+  hosts_per_wave = 10 / 0
+}
