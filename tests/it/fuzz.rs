@@ -376,7 +376,7 @@ fn json_input(seeds: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
 }
 
 /// Runs `check` on the corpus, then on generated inputs: `QUICK_CASES`, or as many as fit
-/// in `PF_FUZZ_SECONDS`. Prints what ran, for the figures in docs/reliability-fuzz.md.
+/// in `PF_FUZZ_SECONDS`. Prints what ran, for the figures in RELIABILITY.md.
 fn fuzz(
     target: &str,
     strategy: BoxedStrategy<Vec<u8>>,
