@@ -62,12 +62,13 @@ impl Inventory {
                 header.format_version
             ));
         }
+        let _shared = crate::pkg::InternScope::new();
         serde_json::from_str(text).map_err(|e| format!("invalid inventory snapshot: {e}"))
     }
 }
 
 /// What one host's scan produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum HostFacts {
     Scanned(Box<HostSnapshot>),
@@ -79,6 +80,79 @@ pub enum HostFacts {
     Failed {
         reason: String,
     },
+}
+
+/// The `HostFacts` variants as serde derives them, for the slow path of `HostFacts`'s
+/// `Deserialize`.
+#[derive(Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum TaggedFacts {
+    Scanned(Box<HostSnapshot>),
+    Unreachable { reason: String },
+    Failed { reason: String },
+}
+
+#[derive(Deserialize)]
+struct Reason {
+    reason: String,
+}
+
+/// An internally tagged enum is derived by buffering the whole object before looking at its
+/// tag, which for a snapshot means building every host twice. patchform writes `result`
+/// first, so the snapshot is read straight from the rest of the object; an object whose tag
+/// comes later (edited by hand) takes the derived path.
+impl<'de> Deserialize<'de> for HostFacts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<HostFacts, D::Error> {
+        deserializer.deserialize_map(FactsVisitor)
+    }
+}
+
+struct FactsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FactsVisitor {
+    type Value = HostFacts;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a host's facts")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<HostFacts, A::Error> {
+        use serde::de::{Error, value::MapAccessDeserializer};
+        let Some(first) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+            return Err(A::Error::missing_field("result"));
+        };
+        if first != "result" {
+            let mut object = serde_json::Map::new();
+            object.insert(first.into_owned(), map.next_value()?);
+            while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                object.insert(key, value);
+            }
+            let tagged: TaggedFacts = serde_json::from_value(serde_json::Value::Object(object))
+                .map_err(A::Error::custom)?;
+            return Ok(match tagged {
+                TaggedFacts::Scanned(snapshot) => HostFacts::Scanned(snapshot),
+                TaggedFacts::Unreachable { reason } => HostFacts::Unreachable { reason },
+                TaggedFacts::Failed { reason } => HostFacts::Failed { reason },
+            });
+        }
+        let tag = map.next_value::<std::borrow::Cow<'de, str>>()?;
+        let rest = MapAccessDeserializer::new(map);
+        match &*tag {
+            "scanned" => Ok(HostFacts::Scanned(Box::new(HostSnapshot::deserialize(
+                rest,
+            )?))),
+            "unreachable" => Ok(HostFacts::Unreachable {
+                reason: Reason::deserialize(rest)?.reason,
+            }),
+            "failed" => Ok(HostFacts::Failed {
+                reason: Reason::deserialize(rest)?.reason,
+            }),
+            other => Err(A::Error::unknown_variant(
+                other,
+                &["scanned", "unreachable", "failed"],
+            )),
+        }
+    }
 }
 
 /// Whether the package lists were refreshed before the scan.

@@ -3,9 +3,9 @@
 //! Workspaces follow Terraform's layout: `default` is the configured file
 //! (`patchform.pfstate`), any other workspace `NAME` is `patchform.pfstate.d/NAME/patchform.pfstate`.
 
-use super::{Backend, DEFAULT_WORKSPACE, LockInfo, State, StateError, check_successor};
+use super::{Backend, DEFAULT_WORKSPACE, LockInfo, State, StateError, check_successor_of};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -193,50 +193,31 @@ impl Backend for LocalBackend {
     }
 
     fn read(&mut self) -> Result<Option<State>, StateError> {
-        let mut text = String::new();
-        match File::open(&self.path) {
-            Ok(mut file) => file
-                .read_to_string(&mut text)
-                .map_err(|e| StateError::Read {
-                    path: self.path.display().to_string(),
-                    detail: e.to_string(),
-                })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(StateError::Read {
-                    path: self.path.display().to_string(),
-                    detail: e.to_string(),
-                });
-            }
+        let Some(text) = self.read_text()? else {
+            return Ok(None);
         };
         State::from_json(&text)
             .map(Some)
-            .map_err(|detail| StateError::Read {
-                path: self.path.display().to_string(),
-                detail: format!(
-                    "{detail}. The previous version is kept in {}",
-                    self.backup_path().display()
-                ),
-            })
+            .map_err(|detail| self.unreadable(detail))
     }
 
     fn write(&mut self, state: &State) -> Result<(), StateError> {
-        let stored = self.read()?;
-        check_successor(stored.as_ref(), state)?;
-        self.store(stored.as_ref(), state)
+        let stored = self.stored_serial()?;
+        check_successor_of(stored.as_ref().map(|(l, s)| (l.as_str(), *s)), state)?;
+        self.store(stored.is_some(), state)
     }
 
     fn replace(&mut self, state: &State, expected: Option<u64>) -> Result<(), StateError> {
-        let stored = self.read()?;
-        let stored_serial = stored.as_ref().map(|s| s.serial);
+        let stored = self.stored_serial()?;
+        let stored_serial = stored.as_ref().map(|(_, s)| *s);
         if stored_serial != expected {
             return Err(StateError::StaleSerial {
                 attempted: state.serial,
                 stored: stored_serial.unwrap_or(0),
-                lineage: stored.map(|s| s.lineage).unwrap_or_default(),
+                lineage: stored.map(|(l, _)| l).unwrap_or_default(),
             });
         }
-        self.store(stored.as_ref(), state)
+        self.store(stored.is_some(), state)
     }
 
     fn workspaces(&mut self) -> Result<Vec<String>, StateError> {
@@ -284,18 +265,62 @@ impl Backend for LocalBackend {
 }
 
 impl LocalBackend {
-    /// Keeps the stored state as the backup, then writes `state` atomically.
-    fn store(&self, stored: Option<&State>, state: &State) -> Result<(), StateError> {
+    /// The state file's text, `None` if there is none.
+    fn read_text(&self) -> Result<Option<String>, StateError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StateError::Read {
+                path: self.path.display().to_string(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    fn unreadable(&self, detail: String) -> StateError {
+        StateError::Read {
+            path: self.path.display().to_string(),
+            detail: format!(
+                "{detail}. The previous version is kept in {}",
+                self.backup_path().display()
+            ),
+        }
+    }
+
+    /// The stored state's lineage and serial. A write needs nothing else, and building the
+    /// whole state only to compare two fields cost more than the write itself.
+    fn stored_serial(&self) -> Result<Option<(String, u64)>, StateError> {
+        let Some(text) = self.read_text()? else {
+            return Ok(None);
+        };
+        super::lineage_and_serial(&text)
+            .map(Some)
+            .map_err(|detail| self.unreadable(detail))
+    }
+
+    /// Keeps the stored file as the backup, then writes `state` atomically. The backup is the
+    /// stored file itself (hard-linked, or copied where links are not supported), renamed
+    /// over the previous backup: its bytes are never rewritten, and the state file is
+    /// replaced by a rename, so it stays intact until then.
+    fn store(&self, has_stored: bool, state: &State) -> Result<(), StateError> {
         self.ensure_dir()?;
         let write_error = |path: &Path, e: std::io::Error| StateError::Write {
             path: path.display().to_string(),
             detail: e.to_string(),
         };
-        if let Some(stored) = stored {
-            write_atomic(&self.backup_path(), stored.to_json().as_bytes())
-                .map_err(|e| write_error(&self.backup_path(), e))?;
+        if has_stored {
+            let backup = self.backup_path();
+            let temp = sibling(&self.path, &format!(".backup-{}", uuid::Uuid::new_v4()));
+            let kept = std::fs::hard_link(&self.path, &temp)
+                .or_else(|_| std::fs::copy(&self.path, &temp).map(drop))
+                .and_then(|()| std::fs::rename(&temp, &backup));
+            if let Err(e) = kept {
+                let _ = std::fs::remove_file(&temp);
+                return Err(write_error(&backup, e));
+            }
         }
-        write_atomic(&self.path, state.to_json().as_bytes()).map_err(|e| write_error(&self.path, e))
+        write_atomic(&self.path, state.to_compact_json().as_bytes())
+            .map_err(|e| write_error(&self.path, e))
     }
 }
 
