@@ -632,17 +632,18 @@ impl Builder<'_> {
     fn order_groups(&mut self) {
         let index_of = |steps: &[Step], id: &str| steps.iter().position(|s| s.id == id);
         let mut edges = Vec::new();
+        // A host step nothing points at yet starts its host's chain in the group's first wave.
+        let mut has_incoming = vec![false; self.plan.steps.len()];
+        for [_, to] in &self.plan.edges {
+            has_incoming[*to] = true;
+        }
         for group in &self.plan.groups {
             let first_steps: Vec<usize> = self
                 .plan
                 .steps
                 .iter()
                 .enumerate()
-                .filter(|(i, s)| {
-                    s.group == group.address
-                        && s.host.is_some()
-                        && !self.plan.edges.iter().any(|[_, to]| to == i)
-                })
+                .filter(|(i, s)| s.group == group.address && s.host.is_some() && !has_incoming[*i])
                 .map(|(i, _)| i)
                 .collect();
             for dependency in &group.depends_on {
