@@ -334,6 +334,10 @@ impl ApplyReport {
     }
 }
 
+/// Hosts whose fingerprints are checked at once: enough to overlap handshakes, few enough not
+/// to trip sshd's `MaxStartups` on a bastion or starve the controller.
+const FINGERPRINT_PARALLELISM: usize = 32;
+
 /// Re-reads every patched host's package database and apt lists digests; a saved plan whose
 /// hosts changed since it was made is refused before anything is installed. Hosts that do not
 /// answer are left to fail in the run itself.
@@ -344,6 +348,7 @@ pub async fn check_fingerprints(
     timeout: Duration,
 ) -> Result<(), Refusal> {
     use crate::transport::RemoteCommand;
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(FINGERPRINT_PARALLELISM));
     let mut tasks = tokio::task::JoinSet::new();
     for host_plan in plan
         .hosts
@@ -357,7 +362,9 @@ pub async fn check_fingerprints(
             continue;
         };
         let ssh = ssh.clone();
+        let permits = permits.clone();
         tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.ok()?;
             let connection = ssh.connect(&host).await.ok()?;
             let command =
                 RemoteCommand::new("fingerprint", crate::pkg::apt::FINGERPRINT_SCRIPT, timeout);
