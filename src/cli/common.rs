@@ -328,6 +328,37 @@ pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Scans `hosts`, prints the scan's diagnostics, records the result in `state` and saves it.
+/// Returns the fresh inventory; `state.last_scan` then holds it merged with older facts.
+pub(crate) fn scan_and_record(
+    desired: &DesiredState,
+    hosts: &BTreeMap<String, model::Host>,
+    host_keys: HostKeyPolicy,
+    options: &crate::inventory::ScanOptions,
+    locked: &mut LockedState,
+    state: &mut State,
+    ui: &Ui,
+) -> Result<crate::inventory::Inventory, String> {
+    let ssh = ssh(desired, host_keys)?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    ui.err(&format!("Scanning {} hosts...\n", hosts.len()));
+    let (mut inventory, diags) = runtime.block_on(crate::inventory::scan(
+        hosts,
+        &ssh,
+        options,
+        jiff::Timestamp::now(),
+    ));
+    inventory.host_key_policy = host_keys.as_str().to_owned();
+    ui.err(&render::diagnostics::human(
+        &diags,
+        &crate::diag::SourceMap::default(),
+    ));
+    state.record_scan(&inventory);
+    locked.save(state).map_err(|e| e.to_string())?;
+    Ok(inventory)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

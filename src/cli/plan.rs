@@ -3,7 +3,7 @@
 use super::common::{self, LockedState};
 use super::{Exit, Ui, VarFlags};
 use crate::config::VarInputs;
-use crate::inventory::{self, CacheMode, Inventory, ScanOptions};
+use crate::inventory::{CacheMode, Inventory, ScanOptions};
 use crate::plan::{self, Plan, PlanOptions, planfile};
 use crate::render;
 use crate::transport::HostKeyPolicy;
@@ -145,7 +145,6 @@ pub(crate) fn make_plan(
             } else {
                 HostKeyPolicy::Strict
             };
-            let ssh = common::ssh(desired, host_keys).map_err(fail)?;
             let hosts = common::targeted_hosts(desired, &args.targets).map_err(fail)?;
             let options = ScanOptions {
                 parallelism: args.parallelism,
@@ -156,22 +155,16 @@ pub(crate) fn make_plan(
                 },
                 command_timeout: std::time::Duration::from_secs(600),
             };
-            let runtime = tokio::runtime::Runtime::new()
-                .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
-            ui.err(&format!("Scanning {} hosts...\n", hosts.len()));
-            let (mut inventory, diags) = runtime.block_on(inventory::scan(
+            let inventory = common::scan_and_record(
+                desired,
                 &hosts,
-                &ssh,
+                host_keys,
                 &options,
-                jiff::Timestamp::now(),
-            ));
-            inventory.host_key_policy = host_keys.as_str().to_owned();
-            ui.err(&render::diagnostics::human(
-                &diags,
-                &crate::diag::SourceMap::default(),
-            ));
-            state.record_scan(&inventory);
-            locked.save(&mut state).map_err(|e| fail(e.to_string()))?;
+                &mut locked,
+                &mut state,
+                ui,
+            )
+            .map_err(fail)?;
             state.last_scan.clone().unwrap_or(inventory)
         }
     };

@@ -4,7 +4,7 @@
 use super::common::{self, LockedState};
 use super::{Exit, Ui, VarFlags};
 use crate::config::VarInputs;
-use crate::inventory::{self, CacheMode, ScanOptions};
+use crate::inventory::{CacheMode, ScanOptions};
 use crate::render;
 use crate::transport::HostKeyPolicy;
 use std::path::PathBuf;
@@ -65,10 +65,6 @@ pub(crate) fn run(args: &ScanArgs, vars: VarInputs, ui: &Ui) -> Exit {
     } else {
         HostKeyPolicy::Strict
     };
-    let ssh = match common::ssh(&desired, host_keys) {
-        Ok(ssh) => ssh,
-        Err(e) => return fail(e),
-    };
     let mut locked = match LockedState::acquire(&desired, "scan", args.lock, lock_timeout) {
         Ok(locked) => locked,
         Err(e) => return fail(e.to_string()),
@@ -86,24 +82,18 @@ pub(crate) fn run(args: &ScanArgs, vars: VarInputs, ui: &Ui) -> Exit {
         },
         command_timeout,
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
-    ui.err(&format!("Scanning {} hosts...\n", hosts.len()));
-    let (mut inventory, diags) = runtime.block_on(inventory::scan(
+    let inventory = match common::scan_and_record(
+        &desired,
         &hosts,
-        &ssh,
+        host_keys,
         &options,
-        jiff::Timestamp::now(),
-    ));
-    inventory.host_key_policy = host_keys.as_str().to_owned();
-    let sources = crate::diag::SourceMap::default();
-    ui.err(&render::diagnostics::human(&diags, &sources));
-    state.record_scan(&inventory);
-    if let Err(e) = locked.save(&mut state) {
-        return fail(e.to_string());
-    }
+        &mut locked,
+        &mut state,
+        ui,
+    ) {
+        Ok(inventory) => inventory,
+        Err(e) => return fail(e),
+    };
     if let Some(path) = &args.out
         && let Err(e) = common::write_private(
             path,
