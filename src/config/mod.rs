@@ -286,10 +286,34 @@ pub fn config_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Canonicalizes the longest existing ancestor of `path` and appends the rest unchanged.
+fn canonical_prefix(path: &Path) -> PathBuf {
+    let mut missing = Vec::new();
+    let mut existing = path;
+    loop {
+        if let Ok(canonical) = std::fs::canonicalize(existing) {
+            return missing
+                .iter()
+                .rev()
+                .fold(canonical, |acc: PathBuf, part| acc.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
 impl Loader<'_> {
+    /// A path as the user should see it: relative to the configuration directory, so that
+    /// messages read the same wherever the configuration lives. Works for missing paths too
+    /// (the message is often that they are missing).
     fn display_name(&self, path: &Path) -> String {
         let root = std::fs::canonicalize(&self.config.root).unwrap_or_default();
-        let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let full = canonical_prefix(path);
         pathdiff::diff_paths(&full, &root)
             .unwrap_or(full)
             .to_string_lossy()
@@ -1287,7 +1311,7 @@ impl Loader<'_> {
             Err(problem) => {
                 self.diags.push(
                     Diagnostic::error(problem.summary())
-                        .detail(problem.detail())
+                        .detail(problem.detail(|path| self.display_name(path)))
                         .at(source_span),
                 );
                 return None;
@@ -1440,7 +1464,7 @@ impl Loader<'_> {
                     Diagnostic::error("Cannot read inventory")
                         .detail(format!(
                             "Reading {} failed: {error}. Paths are relative to the directory of the configuration file.",
-                            path.display()
+                            self.display_name(&path)
                         ))
                         .at(Some(path_attr.span.clone())),
                 );

@@ -22,11 +22,12 @@ impl SourceProblem {
         }
     }
 
-    pub fn detail(&self) -> String {
+    /// `show_path` turns a path into the form messages use (relative to the configuration).
+    pub fn detail(&self, show_path: impl Fn(&Path) -> String) -> String {
         match self {
             SourceProblem::LocalMissing { path } => format!(
                 "The directory {} does not exist. Local sources are relative to the calling module's directory and start with ./ or ../; fix the path.",
-                path.display()
+                show_path(path)
             ),
             SourceProblem::NotInstalled { source } => format!(
                 "The module from {source} has not been downloaded. Run `patchform init` to install it."

@@ -2,6 +2,7 @@
 //! output. No I/O happens here, so every parser is tested from recorded fixtures.
 
 pub mod apt;
+mod debver;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cell::RefCell;
@@ -122,7 +123,20 @@ pub struct Version(Arc<ParsedVersion>);
 
 struct ParsedVersion {
     text: String,
-    parsed: debversion::Version,
+    epoch: u32,
+    /// Byte ranges of the upstream part and revision inside `text`.
+    upstream: std::ops::Range<usize>,
+    revision: std::ops::Range<usize>,
+}
+
+impl ParsedVersion {
+    fn parts(&self) -> debver::Parts<'_> {
+        debver::Parts {
+            epoch: self.epoch,
+            upstream: &self.text[self.upstream.clone()],
+            revision: &self.text[self.revision.clone()],
+        }
+    }
 }
 
 impl Version {
@@ -136,10 +150,14 @@ impl Version {
         {
             return Err(invalid());
         }
-        let parsed = text.parse::<debversion::Version>().map_err(|_| invalid())?;
+        let parts = debver::split(text).ok_or_else(invalid)?;
+        let offset = |part: &str| part.as_ptr() as usize - text.as_ptr() as usize;
+        let range = |part: &str| offset(part)..offset(part) + part.len();
         Ok(Version(Arc::new(ParsedVersion {
             text: text.to_owned(),
-            parsed,
+            epoch: parts.epoch,
+            upstream: range(parts.upstream),
+            revision: range(parts.revision),
         })))
     }
 
@@ -149,7 +167,7 @@ impl Version {
 
     /// dpkg's own order, in which differently spelled versions can be equal (`1.0`, `0:1.0`).
     pub fn cmp_dpkg(&self, other: &Version) -> Ordering {
-        self.0.parsed.cmp(&other.0.parsed)
+        debver::compare(&self.0.parts(), &other.0.parts())
     }
 }
 
@@ -173,9 +191,7 @@ impl Ord for Version {
         if Arc::ptr_eq(&self.0, &other.0) {
             return Ordering::Equal;
         }
-        self.0
-            .parsed
-            .cmp(&other.0.parsed)
+        self.cmp_dpkg(other)
             .then_with(|| self.0.text.cmp(&other.0.text))
     }
 }

@@ -51,6 +51,12 @@ pub(crate) fn evaluate(dir: &Path) -> (String, Option<model::DesiredState>) {
 
 /// Compares with a golden file, or rewrites it under UPDATE_EXPECT=1.
 pub(crate) fn expect_file(path: &Path, actual: &str) {
+    // CI checks out elsewhere; a golden holding this checkout's path passes only here.
+    assert!(
+        !actual.contains(env!("CARGO_MANIFEST_DIR")),
+        "{}: output names the checkout directory, so it cannot be a golden:\n{actual}",
+        path.display()
+    );
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::write(path, actual).unwrap();
         return;
