@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 /// Pause between attempts to reach a rebooting host.
-const REBOOT_POLL: Duration = Duration::from_secs(2);
+const REBOOT_POLL: Duration = Duration::from_secs(1);
 /// Lines of apt output kept in a report.
 const LOG_TAIL_LINES: usize = 15;
 

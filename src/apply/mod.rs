@@ -338,6 +338,10 @@ impl ApplyReport {
 /// to trip sshd's `MaxStartups` on a bastion or starve the controller.
 const FINGERPRINT_PARALLELISM: usize = 32;
 
+/// Connections of the fingerprint check kept open for the hosts' own steps. Bounded because
+/// each is an ssh master process; the hosts that start first get them.
+const KEPT_CONNECTIONS: usize = 64;
+
 /// Re-reads every patched host's package database and apt lists digests; a saved plan whose
 /// hosts changed since it was made is refused before anything is installed. Hosts that do not
 /// answer are left to fail in the run itself.
@@ -350,9 +354,18 @@ pub async fn check_fingerprints(
     use crate::transport::RemoteCommand;
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(FINGERPRINT_PARALLELISM));
     let mut tasks = tokio::task::JoinSet::new();
-    for host_plan in plan
-        .hosts
-        .values()
+    // In the order hosts start, so the connections kept for reuse go to the first ones.
+    let mut order: Vec<&str> = plan
+        .groups
+        .iter()
+        .flat_map(|g| g.waves.iter().flatten().map(String::as_str))
+        .collect();
+    order.extend(plan.hosts.keys().map(String::as_str));
+    let mut seen = std::collections::BTreeSet::new();
+    order.retain(|name| seen.insert(*name));
+    for host_plan in order
+        .into_iter()
+        .filter_map(|name| plan.hosts.get(name))
         .filter(|h| h.status == HostStatus::Patch)
     {
         let (Some(expected), Some(host)) = (
@@ -369,7 +382,10 @@ pub async fn check_fingerprints(
             let command =
                 RemoteCommand::new("fingerprint", crate::pkg::apt::FINGERPRINT_SCRIPT, timeout);
             let output = connection.run(&command).await.ok();
-            connection.close().await;
+            // The host's own steps reuse this connection: one handshake fewer per host.
+            if let Some(connection) = ssh.keep(connection, KEPT_CONNECTIONS) {
+                connection.close().await;
+            }
             let (dpkg_status, apt_lists) =
                 crate::pkg::apt::parse_fingerprint(&output?.stdout).ok()?;
             if dpkg_status != expected.dpkg_status {

@@ -2,15 +2,17 @@
 
 use super::common::{self, LockedState};
 use super::plan::{PlanArgs, make_plan, read_plan};
+use super::progress::{self, Progress};
 use super::{Exit, Ui};
 use crate::apply::{
     self, ApplyOptions, ApplyReport, Event, HostOutcome, HostReport, Stop, WindowPolicy,
 };
 use crate::config::VarInputs;
-use crate::plan::{Plan, planfile};
+use crate::plan::{HostStatus, Plan, planfile};
 use crate::render;
 use crate::state::{ApplyRecord, HostApplyRecord, LockLoss, PackageApplyRecord, State};
 use crate::transport::HostKeyPolicy;
+use indicatif::ProgressDrawTarget;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -277,7 +279,8 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
             runtime.block_on(apply::run(plan, hosts, ssh, options, events_tx, stop_rx))
         })
     };
-    let terminal = std::io::stderr().is_terminal();
+    let mut bars = (!args.json && std::io::stderr().is_terminal())
+        .then(|| Progress::new(&progress_groups(&plan), ProgressDrawTarget::stderr()));
     let mut save_error = None;
     while let Some(event) = events_rx.blocking_recv() {
         if args.json {
@@ -285,13 +288,11 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
                 "{}\n",
                 render::apply::event_json(&event, jiff::Timestamp::now())
             ));
+        } else if let Some(bars) = &mut bars {
+            bars.event(&event);
         } else if let Some(line) = render::apply::event_line(&event) {
-            let stamp = if terminal {
-                String::new()
-            } else {
-                format!("{} ", jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ"))
-            };
-            ui.err(&format!("{stamp}{line}\n"));
+            let stamp = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+            ui.err(&format!("{stamp} {line}\n"));
         }
         if let Event::HostFinished(report) = &event {
             record_host(&mut state, &apply_id, report);
@@ -336,6 +337,22 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     } else {
         Exit::Error
     }
+}
+
+/// The progress bars of a plan: its groups in order, then the hosts outside any group.
+fn progress_groups(plan: &Plan) -> Vec<(String, usize)> {
+    let mut groups: Vec<(String, usize)> = plan
+        .groups
+        .iter()
+        .map(|g| (g.address.clone(), g.waves.iter().map(Vec::len).sum()))
+        .collect();
+    let ungrouped = plan
+        .hosts
+        .values()
+        .filter(|h| h.status == HostStatus::Patch && h.group.is_none())
+        .count();
+    groups.push((progress::UNGROUPED.to_owned(), ungrouped));
+    groups
 }
 
 /// SIGINT and SIGTERM, registered with tokio so they no longer kill the process.

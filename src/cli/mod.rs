@@ -9,6 +9,7 @@ mod common;
 mod fmt;
 mod init;
 mod plan;
+mod progress;
 mod report;
 mod scan;
 mod state;

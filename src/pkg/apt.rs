@@ -763,13 +763,18 @@ pub(crate) const SIMULATE_INSTALL_SCRIPT: &str = r#"exec apt-get -s -q -o Debug:
 
 /// Installs `pkg=version...` detached from the SSH session, so a lost connection never
 /// interrupts dpkg: the install runs in its own session and writes its log and exit status
-/// under /var/lib/patchform; this script waits for the status. `$1` is a run id.
+/// under /var/lib/patchform; this script waits for the status. `$1` is a run id. Logs of
+/// earlier runs are kept for 30 days, for whoever investigates a host afterwards.
 pub(crate) const INSTALL_SCRIPT: &str = r#"run="/var/lib/patchform/run-$1"; shift
 mkdir -p /var/lib/patchform
+find /var/lib/patchform -maxdepth 1 -type f -name 'run-*' -mtime +30 -delete
 rm -f "$run.rc" "$run.log"
 export DEBIAN_FRONTEND=noninteractive
 setsid sh -c 'apt-get -y -q -o DPkg::Lock::Timeout="$PF_LOCK_TIMEOUT" -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false --allow-downgrades install -- "$@" > "$0.log" 2>&1; echo $? > "$0.rc.tmp"; mv "$0.rc.tmp" "$0.rc"' "$run" "$@" < /dev/null > /dev/null 2>&1 &
-while [ ! -e "$run.rc" ]; do sleep 1; done
+# setsid normally runs in the background job itself, so `wait` returns when apt does; the
+# loop covers a setsid that forked.
+wait "$!"
+while [ ! -e "$run.rc" ]; do sleep 0.2; done
 cat "$run.log"
 exit "$(cat "$run.rc")"
 "#;

@@ -47,6 +47,19 @@ impl SshOptions {
 #[derive(Debug, Clone)]
 pub struct Ssh {
     options: SshOptions,
+    warm: Warm,
+}
+
+/// Open connections set aside by `Ssh::keep`, by host name. Dropping the last `Ssh` drops
+/// them, which shuts their masters down.
+#[derive(Clone, Default)]
+struct Warm(Arc<std::sync::Mutex<std::collections::HashMap<String, Connection>>>);
+
+impl std::fmt::Debug for Warm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.0.lock().map(|m| m.len()).unwrap_or(0);
+        write!(f, "Warm({count} connections)")
+    }
 }
 
 /// An open connection to one host, shared by every command run on it.
@@ -70,10 +83,40 @@ impl Ssh {
             host: "(all hosts)".to_owned(),
             detail: format!("cannot create control directory {path}: {e}"),
         })?;
-        Ok(Ssh { options })
+        Ok(Ssh {
+            options,
+            warm: Warm::default(),
+        })
+    }
+
+    /// Sets an open connection aside, so that the next `connect` to its host reuses it
+    /// instead of a new handshake (most of a short command's cost). Hands the connection
+    /// back when `limit` connections are already set aside.
+    pub fn keep(&self, connection: Connection, limit: usize) -> Option<Connection> {
+        let Ok(mut warm) = self.warm.0.lock() else {
+            return Some(connection);
+        };
+        if warm.len() >= limit {
+            return Some(connection);
+        }
+        warm.insert(connection.host.clone(), connection);
+        None
     }
 
     pub async fn connect(&self, host: &model::Host) -> Result<Connection, TransportError> {
+        let kept = self
+            .warm
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&host.name));
+        if let Some(connection) = kept {
+            // A kept master may have died meanwhile (host rebooted, network gone).
+            if connection.session.check().await.is_ok() {
+                return Ok(connection);
+            }
+            connection.close().await;
+        }
         let mut builder = SessionBuilder::default();
         builder
             .known_hosts_check(match self.options.host_keys {

@@ -1,0 +1,191 @@
+//! Apply's progress on a terminal: one bar per group counting finished hosts, its message
+//! the hosts in flight and their current step; each finished host prints a line above the
+//! bars. A non-terminal gets plain timestamped lines instead (see `cli/apply.rs`).
+
+use crate::apply::Event;
+use crate::render;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+
+/// The bar of hosts outside any patch group (they run only under `-ignore-window`).
+pub(crate) const UNGROUPED: &str = "(no patch group)";
+
+const TEMPLATE: &str = "{prefix:<20!} [{bar:24}] {pos}/{len} {elapsed:>4} {wide_msg}";
+
+pub(crate) struct Progress {
+    multi: MultiProgress,
+    bars: BTreeMap<String, ProgressBar>,
+    /// Hosts in flight: their bar and their current step.
+    in_flight: BTreeMap<String, (String, &'static str)>,
+}
+
+impl Progress {
+    /// `groups`: each bar's name and number of hosts, in the order to show them.
+    pub(crate) fn new(groups: &[(String, usize)], target: ProgressDrawTarget) -> Progress {
+        let multi = MultiProgress::with_draw_target(target);
+        let style = ProgressStyle::with_template(TEMPLATE)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let bars = groups
+            .iter()
+            .filter(|(_, hosts)| *hosts > 0)
+            .map(|(name, hosts)| {
+                let bar = multi.add(
+                    ProgressBar::new(*hosts as u64)
+                        .with_style(style.clone())
+                        .with_prefix(name.clone())
+                        .with_message("waiting"),
+                );
+                (name.clone(), bar)
+            })
+            .collect();
+        Progress {
+            multi,
+            bars,
+            in_flight: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn event(&mut self, event: &Event) {
+        match event {
+            Event::HostStarted { host, group } => {
+                let bar = group.clone().unwrap_or_else(|| UNGROUPED.to_owned());
+                self.in_flight
+                    .insert(host.clone(), (bar.clone(), "started"));
+                self.show_in_flight(&bar);
+            }
+            Event::Step { host, step } => {
+                if let Some((bar, current)) = self.in_flight.get_mut(host) {
+                    *current = step;
+                    let bar = bar.clone();
+                    self.show_in_flight(&bar);
+                }
+            }
+            Event::HostFinished(report) => {
+                self.in_flight.remove(&report.host);
+                let bar = report.group.clone().unwrap_or_else(|| UNGROUPED.to_owned());
+                if let Some(progress) = self.bars.get(&bar) {
+                    progress.inc(1);
+                }
+                self.show_in_flight(&bar);
+                if let Some(line) = render::apply::event_line(event) {
+                    let _ = self.multi.println(line);
+                }
+            }
+            Event::GroupFinished { group, succeeded } => {
+                if let Some(bar) = self.bars.get(group) {
+                    bar.finish_with_message(if *succeeded {
+                        "every host succeeded"
+                    } else {
+                        "not every host succeeded"
+                    });
+                }
+            }
+        }
+    }
+
+    fn show_in_flight(&self, bar: &str) {
+        let Some(progress) = self.bars.get(bar) else {
+            return;
+        };
+        if progress.is_finished() {
+            return;
+        }
+        let hosts: Vec<String> = self
+            .in_flight
+            .iter()
+            .filter(|(_, (b, _))| b == bar)
+            .map(|(host, (_, step))| format!("{host}: {step}"))
+            .collect();
+        progress.set_message(if hosts.is_empty() {
+            "waiting".to_owned()
+        } else {
+            hosts.join(", ")
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{HostOutcome, HostReport};
+    use indicatif::InMemoryTerm;
+
+    fn finished(host: &str, group: &str) -> Event {
+        Event::HostFinished(Box::new(HostReport {
+            host: host.to_owned(),
+            group: Some(group.to_owned()),
+            outcome: HostOutcome::Succeeded,
+            started_at: None,
+            finished_at: None,
+            packages: Vec::new(),
+            rebooted: false,
+            log_tail: None,
+        }))
+    }
+
+    #[test]
+    fn bars_count_finished_hosts_and_name_the_steps_in_flight() {
+        let term = InMemoryTerm::new(12, 100);
+        let groups = [
+            ("group.canary".to_owned(), 1),
+            ("group.web".to_owned(), 3),
+            ("group.empty".to_owned(), 0),
+        ];
+        let mut progress = Progress::new(
+            &groups,
+            ProgressDrawTarget::term_like(Box::new(term.clone())),
+        );
+        let events = [
+            Event::HostStarted {
+                host: "c-1".into(),
+                group: Some("group.canary".into()),
+            },
+            finished("c-1", "group.canary"),
+            Event::GroupFinished {
+                group: "group.canary".into(),
+                succeeded: true,
+            },
+            Event::HostStarted {
+                host: "w-1".into(),
+                group: Some("group.web".into()),
+            },
+            Event::HostStarted {
+                host: "w-2".into(),
+                group: Some("group.web".into()),
+            },
+            Event::Step {
+                host: "w-2".into(),
+                step: "reboot",
+            },
+            finished("w-1", "group.web"),
+        ];
+        for event in &events {
+            progress.event(event);
+        }
+        // Drawing is rate-limited; after a pause, one more draw shows the final state.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        for bar in progress.bars.values() {
+            bar.tick();
+        }
+        let screen = term.contents();
+        for expected in ["group.web", "1/3", "w-2: reboot", "every host succeeded"] {
+            assert!(screen.contains(expected), "{expected} not shown:\n{screen}");
+        }
+        assert!(
+            screen.contains("host.c-1: SUCCEEDED"),
+            "finished hosts print above the bars:\n{screen}"
+        );
+        assert!(
+            screen.contains("host.w-1: SUCCEEDED"),
+            "finished hosts print above the bars:\n{screen}"
+        );
+        let web = progress.bars["group.web"].clone();
+        assert_eq!((web.position(), web.length()), (1, Some(3)));
+        assert_eq!(web.message(), "w-2: reboot");
+        let canary = &progress.bars["group.canary"];
+        assert!(canary.is_finished());
+        assert_eq!(canary.message(), "every host succeeded");
+        assert!(!progress.bars.contains_key("group.empty"));
+    }
+}
