@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 /// Pause between attempts to reach a rebooting host.
-const REBOOT_POLL: Duration = Duration::from_secs(1);
+const REBOOT_POLL: Duration = Duration::from_millis(500);
 /// Lines of apt output kept in a report.
 const LOG_TAIL_LINES: usize = 15;
 
@@ -389,11 +389,20 @@ async fn reboot_and_wait(
 ) -> Result<Connection, Failure> {
     let options = context.options;
     let host = connection.host().to_owned();
-    let boot_id = RemoteCommand::new("read boot_id", apt::BOOT_ID_SCRIPT, options.command_timeout);
-    let before = connection.run(&boot_id).await?.stdout.trim().to_owned();
     let reboot = RemoteCommand::new("reboot", apt::REBOOT_SCRIPT, options.command_timeout);
-    connection.run(&reboot).await?;
+    let answer = connection.run(&reboot).await?;
     connection.close().await;
+    let before = answer.stdout.trim().to_owned();
+    if answer.status != 0 || before.is_empty() {
+        return Err(Failure {
+            class: FailureClass::Other,
+            message: format!(
+                "could not read {host}'s boot_id (status {}), so it was not rebooted",
+                answer.status
+            ),
+        });
+    }
+    let boot_id = RemoteCommand::new("read boot_id", apt::BOOT_ID_SCRIPT, options.command_timeout);
     context.step(&host, "wait_for_boot");
     let deadline = Instant::now() + options.reboot_timeout;
     loop {

@@ -12,8 +12,8 @@ fn testdata() -> &'static Path {
 
 fn fleet_snapshot() -> HostSnapshot {
     let dir = testdata().join("scan/apt/fleet-bookworm");
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    crate::inventory::snapshot_from_output(&read("facts.stdout"), &read("details.stdout")).unwrap()
+    let scan = std::fs::read_to_string(dir.join("scan.stdout")).unwrap();
+    crate::inventory::snapshot_from_output(&scan).unwrap()
 }
 
 /// The clock every golden uses; first-seen times are relative to it.

@@ -9,13 +9,10 @@ use crate::pkg::apt::{AutoUpgrades, AvailableVersion, DpkgState, InstalledPackag
 use crate::pkg::{PackageName, Version};
 pub use scan::{CacheMode, ScanOptions, scan};
 
-/// Builds a snapshot from recorded command output, as a scan would (fixtures and tests).
-pub fn snapshot_from_output(
-    facts: &str,
-    details: &str,
-) -> Result<HostSnapshot, crate::pkg::ParseError> {
-    let facts = crate::pkg::apt::parse_facts(facts)?;
-    let details = crate::pkg::apt::parse_details(details, &facts.releases)?;
+/// Builds a snapshot from the recorded output of the scan script, as a scan would (fixtures
+/// and tests).
+pub fn snapshot_from_output(stdout: &str) -> Result<HostSnapshot, crate::pkg::ParseError> {
+    let (facts, details) = crate::pkg::apt::parse_scan_output(stdout)?;
     Ok(scan::snapshot(facts, details, CacheRefresh::Skipped))
 }
 use serde::{Deserialize, Serialize};

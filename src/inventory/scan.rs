@@ -143,9 +143,6 @@ async fn run_ok(connection: &Connection, command: &RemoteCommand) -> Result<Stri
     Ok(output.stdout)
 }
 
-/// Most packages one details command asks about; keeps the argument list well under ARG_MAX.
-const DETAILS_BATCH: usize = 500;
-
 async fn read_facts(
     connection: &Connection,
     options: &ScanOptions,
@@ -175,32 +172,12 @@ async fn read_facts(
     let facts_command =
         RemoteCommand::new("scan facts", apt::FACTS_SCRIPT, options.command_timeout);
     let stdout = run_ok(connection, &facts_command).await?;
-    let facts = apt::parse_facts(&stdout).map_err(|error| ScanError::Parse {
-        host: host.clone(),
-        command: facts_command.name,
-        error,
-    })?;
-    let mut wanted: Vec<PackageName> = facts.simulated.iter().map(|s| s.name.clone()).collect();
-    wanted.extend(facts.holds.iter().cloned());
-    wanted.sort();
-    wanted.dedup();
-    let mut details = BTreeMap::new();
-    for batch in wanted.chunks(DETAILS_BATCH) {
-        let command = RemoteCommand::new(
-            "package details",
-            apt::DETAILS_SCRIPT,
-            options.command_timeout,
-        )
-        .args(batch.iter().map(|n| n.as_str().to_owned()));
-        let stdout = run_ok(connection, &command).await?;
-        let parsed =
-            apt::parse_details(&stdout, &facts.releases).map_err(|error| ScanError::Parse {
-                host: host.clone(),
-                command: command.name,
-                error,
-            })?;
-        details.extend(parsed);
-    }
+    let (facts, details) =
+        apt::parse_scan_output(&stdout).map_err(|error| ScanError::Parse {
+            host: host.clone(),
+            command: facts_command.name,
+            error,
+        })?;
     Ok(snapshot(facts, details, cache))
 }
 
@@ -267,14 +244,8 @@ mod tests {
             "{}/testdata/scan/apt/fleet-bookworm",
             env!("CARGO_MANIFEST_DIR")
         );
-        let facts =
-            apt::parse_facts(&std::fs::read_to_string(format!("{dir}/facts.stdout")).unwrap())
-                .unwrap();
-        let details = apt::parse_details(
-            &std::fs::read_to_string(format!("{dir}/details.stdout")).unwrap(),
-            &facts.releases,
-        )
-        .unwrap();
+        let scan = std::fs::read_to_string(format!("{dir}/scan.stdout")).unwrap();
+        let (facts, details) = apt::parse_scan_output(&scan).unwrap();
         let snapshot = snapshot(facts, details, CacheRefresh::Skipped);
         let name = |n: &str| PackageName::parse(n).unwrap();
         let outranked = &snapshot.updates[&name("pf-outranked")];

@@ -15,7 +15,8 @@ const SECTION: &str = "@@pf ";
 const STATUS: &str = "@@pf-status ";
 
 /// Reads every fact one scan needs in one round trip. Runs under `sh -c` with `LC_ALL=C.UTF-8`.
-/// Nothing is interpolated into it.
+/// Nothing is interpolated into it. Its output is the facts sections, then after `@@pf details`
+/// the package details (see `split_scan_output`).
 pub(crate) const FACTS_SCRIPT: &str = r#"section() { echo; echo "@@pf $1"; }
 done_() { echo "@@pf-status $?"; }
 section os-release; cat /etc/os-release; done_
@@ -34,8 +35,17 @@ section fingerprint
 sha256sum /var/lib/dpkg/status | cut -d' ' -f1
 find /var/lib/apt/lists -maxdepth 1 -type f -printf '%f %s %T@\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1
 done_
-section simulate; apt-get -s -o Debug::NoLocking=1 dist-upgrade; done_
+sim=$(apt-get -s -o Debug::NoLocking=1 dist-upgrade); rc=$?
+section simulate; printf '%s\n' "$sim"; (exit "$rc"); done_
 section policy; apt-cache policy; done_
+section details
+# The version tables and records of every package the simulation upgrades or installs, and of
+# held ones, in the same round trip. The names come from apt on this host and go to apt as
+# arguments, one per line (`-d`: xargs interprets no quotes).
+names=$({ printf '%s\n' "$sim" | sed -n 's/^Inst \([^ ]*\) .*/\1/p'; apt-mark showhold; } | LC_ALL=C sort -u)
+printf '%s\n' "$names" | grep . | xargs -r -d '\n' apt-cache policy --; echo "@@pf-status $?"
+echo "@@pf show"
+printf '%s\n' "$names" | grep . | xargs -r -d '\n' apt-cache show --; echo "@@pf-status $?"
 "#;
 
 /// Refreshes the package lists before a scan. `DPkg::Lock::Timeout` waits for another apt
@@ -43,10 +53,33 @@ section policy; apt-cache policy; done_
 pub(crate) const UPDATE_COMMAND: &str =
     "apt-get -q -o DPkg::Lock::Timeout=60 -o Acquire::Retries=2 update";
 
-/// Reads the version tables and package records of the given packages, passed as `"$@"`.
-pub(crate) const DETAILS_SCRIPT: &str = r#"apt-cache policy -- "$@"; echo "@@pf-status $?"
-echo "@@pf show"; apt-cache show -- "$@"; echo "@@pf-status $?"
-"#;
+/// The line that separates the facts from the package details in the scan's output.
+const DETAILS_MARKER: &str = "\n@@pf details\n";
+
+/// Splits the scan script's output into the facts part (`parse_facts`) and the details part
+/// (`parse_details`).
+pub fn split_scan_output(stdout: &str) -> Result<(&str, &str), ParseError> {
+    stdout
+        .split_once(DETAILS_MARKER)
+        .ok_or_else(|| ParseError::new("the scan output has no details section"))
+}
+
+/// Package details by name: every version apt knows, newest first as apt lists them.
+pub type Details = BTreeMap<PackageName, Vec<AvailableVersion>>;
+
+/// Parses the whole output of `FACTS_SCRIPT`. Line numbers in errors count from the start of
+/// the whole output, details included.
+pub fn parse_scan_output(stdout: &str) -> Result<(AptFacts, Details), ParseError> {
+    let (facts_text, details_text) = split_scan_output(stdout)?;
+    let facts = parse_facts(facts_text)?;
+    // The facts' lines, the blank line and the marker line come before the details.
+    let offset = facts_text.matches('\n').count() + 2;
+    let details = parse_details(details_text, &facts.releases).map_err(|mut error| {
+        error.line = error.line.map(|line| line + offset);
+        error
+    })?;
+    Ok((facts, details))
+}
 
 /// What dpkg says about an installed package (`${db:Status-Abbrev}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -679,20 +712,20 @@ mod tests {
 
     #[test]
     fn facts_of_a_fleet_host_parse_to_their_snapshot() {
-        for case in ["fleet-bookworm", "fleet-broken-held"] {
-            let facts = parse_facts(&testdata(case, "facts.stdout")).unwrap();
-            check_json(case, "facts.json", &facts);
-        }
+        let scan = testdata("fleet-bookworm", "scan.stdout");
+        let (facts, _) = split_scan_output(&scan).unwrap();
+        check_json("fleet-bookworm", "facts.json", &parse_facts(facts).unwrap());
+        // Recorded before the details joined the facts script; its facts part is unchanged.
+        let facts = testdata("fleet-broken-held", "facts.stdout");
+        check_json("fleet-broken-held", "facts.json", &parse_facts(&facts).unwrap());
     }
 
     #[test]
     fn details_of_a_fleet_host_parse_to_their_snapshot() {
-        let facts = parse_facts(&testdata("fleet-bookworm", "facts.stdout")).unwrap();
-        let details = parse_details(
-            &testdata("fleet-bookworm", "details.stdout"),
-            &facts.releases,
-        )
-        .unwrap();
+        let scan = testdata("fleet-bookworm", "scan.stdout");
+        let (facts, details) = split_scan_output(&scan).unwrap();
+        let facts = parse_facts(facts).unwrap();
+        let details = parse_details(details, &facts.releases).unwrap();
         check_json("fleet-bookworm", "details.json", &details);
         let outranked = &details[&PackageName::parse("pf-outranked").unwrap()];
         let security: Vec<&str> = outranked
@@ -701,6 +734,20 @@ mod tests {
             .map(|v| v.version.as_str())
             .collect();
         assert_eq!(security, ["1.0-1+deb12u1"]);
+    }
+
+    #[test]
+    fn output_without_details_is_an_error() {
+        assert!(split_scan_output("\n@@pf os-release\nID=debian\n@@pf-status 0\n").is_err());
+    }
+
+    #[test]
+    fn details_errors_count_lines_from_the_start_of_the_output() {
+        let scan = testdata("fleet-bookworm", "scan.stdout");
+        let line = scan.lines().position(|l| l == "pf-libssl:").unwrap() + 1;
+        let broken = scan.replacen("\npf-libssl:\n", "\npf-libssl;x:\n", 1);
+        let error = parse_scan_output(&broken).unwrap_err();
+        assert_eq!(error.line, Some(line), "{error}");
     }
 
     #[test]
@@ -790,8 +837,9 @@ pub(crate) const REBOOT_REQUIRED_SCRIPT: &str =
 
 pub(crate) const BOOT_ID_SCRIPT: &str = "cat /proc/sys/kernel/random/boot_id";
 
-/// Asks the host to reboot a moment after this command returns, so the answer gets back.
-pub(crate) const REBOOT_SCRIPT: &str = "(sleep 1; reboot) > /dev/null 2>&1 < /dev/null &";
+/// Prints the boot_id the reboot will change, then asks the host to reboot a moment after
+/// this command returns, so the answer gets back.
+pub(crate) const REBOOT_SCRIPT: &str = "cat /proc/sys/kernel/random/boot_id && { (sleep 0.3; reboot) > /dev/null 2>&1 < /dev/null & }";
 
 /// Versions and dpkg states of `"$@"` (`-` for a package that is not installed).
 pub(crate) const VERIFY_SCRIPT: &str = r#"for p in "$@"; do

@@ -526,8 +526,9 @@ fn fixture() -> &'static Fixture {
     static FIXTURE: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/scan/apt/fleet-bookworm");
-        let facts = std::fs::read_to_string(dir.join("facts.stdout")).unwrap();
-        let details = std::fs::read_to_string(dir.join("details.stdout")).unwrap();
+        let scan = std::fs::read_to_string(dir.join("scan.stdout")).unwrap();
+        let (facts, details) = apt::split_scan_output(&scan).unwrap();
+        let facts = facts.to_owned();
         let (policy, show) = details.split_once("\n@@pf show\n").unwrap();
         Fixture {
             releases: apt::parse_facts(&facts).unwrap().releases,

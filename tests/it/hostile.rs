@@ -40,13 +40,13 @@ echo 'Inst pf-y [1.0-1] (2.0;touch${IFS}/tmp/pwned Debian:12/stable [all])'"#,
     },
     Hostile {
         host: "h004",
-        what: "shell metacharacters in apt-cache policy of the details command",
+        what: "shell metacharacters in apt-cache policy of the package details",
         tool: "apt-cache",
         script: r#"case "$*" in
   *--*) printf 'pf-a;touch /tmp/pwned:\n  Installed: 1.0\n  Version table:\n';;
   *) exec /usr/bin/apt-cache "$@";;
 esac"#,
-        command: "package details",
+        command: "scan facts",
     },
     Hostile {
         host: "h005",
