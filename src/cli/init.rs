@@ -47,7 +47,7 @@ fn with_overrides(backend: BackendConfig, overrides: &[String]) -> Result<Backen
         };
         match (&mut backend, key) {
             (BackendConfig::Local { path }, "path") => *path = value.to_owned(),
-            (BackendConfig::Pg { settings }, "conn_str" | "schema_name") => {
+            (BackendConfig::Pg { settings }, "conn_str" | "schema_name" | "sslrootcert") => {
                 settings.insert(key.to_owned(), value.to_owned());
             }
             (BackendConfig::Local { .. }, _) => {
@@ -57,7 +57,7 @@ fn with_overrides(backend: BackendConfig, overrides: &[String]) -> Result<Backen
             }
             (BackendConfig::Pg { .. }, _) => {
                 return Err(format!(
-                    "-backend-config: the pg backend has no setting \"{key}\" (it has \"conn_str\" and \"schema_name\")"
+                    "-backend-config: the pg backend has no setting \"{key}\" (it has \"conn_str\", \"schema_name\" and \"sslrootcert\")"
                 ));
             }
         }

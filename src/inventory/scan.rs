@@ -172,12 +172,11 @@ async fn read_facts(
     let facts_command =
         RemoteCommand::new("scan facts", apt::FACTS_SCRIPT, options.command_timeout);
     let stdout = run_ok(connection, &facts_command).await?;
-    let (facts, details) =
-        apt::parse_scan_output(&stdout).map_err(|error| ScanError::Parse {
-            host: host.clone(),
-            command: facts_command.name,
-            error,
-        })?;
+    let (facts, details) = apt::parse_scan_output(&stdout).map_err(|error| ScanError::Parse {
+        host: host.clone(),
+        command: facts_command.name,
+        error,
+    })?;
     Ok(snapshot(facts, details, cache))
 }
 

@@ -717,7 +717,11 @@ mod tests {
         check_json("fleet-bookworm", "facts.json", &parse_facts(facts).unwrap());
         // Recorded before the details joined the facts script; its facts part is unchanged.
         let facts = testdata("fleet-broken-held", "facts.stdout");
-        check_json("fleet-broken-held", "facts.json", &parse_facts(&facts).unwrap());
+        check_json(
+            "fleet-broken-held",
+            "facts.json",
+            &parse_facts(&facts).unwrap(),
+        );
     }
 
     #[test]
@@ -839,7 +843,8 @@ pub(crate) const BOOT_ID_SCRIPT: &str = "cat /proc/sys/kernel/random/boot_id";
 
 /// Prints the boot_id the reboot will change, then asks the host to reboot a moment after
 /// this command returns, so the answer gets back.
-pub(crate) const REBOOT_SCRIPT: &str = "cat /proc/sys/kernel/random/boot_id && { (sleep 0.3; reboot) > /dev/null 2>&1 < /dev/null & }";
+pub(crate) const REBOOT_SCRIPT: &str =
+    "cat /proc/sys/kernel/random/boot_id && { (sleep 0.3; reboot) > /dev/null 2>&1 < /dev/null & }";
 
 /// Versions and dpkg states of `"$@"` (`-` for a package that is not installed).
 pub(crate) const VERIFY_SCRIPT: &str = r#"for p in "$@"; do

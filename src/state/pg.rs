@@ -17,9 +17,13 @@ use super::{
     ApplyRecord, Backend, DEFAULT_WORKSPACE, LockInfo, LockLoss, State, StateError,
     check_successor_of,
 };
-use postgres::{Client, Config, NoTls, Transaction};
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use postgres::config::SslMode;
+use postgres::{Client, Config, Transaction};
+use postgres_openssl::MakeTlsConnector;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -119,11 +123,25 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this patchform writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
+/// How the server's TLS certificate is checked, as libpq does it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ServerCheck {
+    /// `sslmode=prefer` (the default) or `require` without `sslrootcert`: the connection is
+    /// encrypted but the server is not authenticated, libpq's behaviour for these modes.
+    EncryptOnly,
+    /// `sslrootcert=FILE`: the chain must lead to a CA in FILE and the certificate must name
+    /// the host (libpq's `verify-full`).
+    Verify(PathBuf),
+    /// `sslrootcert=system`: as `Verify`, with the system's trusted CAs.
+    VerifySystem,
+}
+
 /// Connection settings, parsed and checked once.
 #[derive(Debug, Clone)]
 pub struct PgSettings {
     config: Config,
     schema: String,
+    server_check: ServerCheck,
 }
 
 impl PgSettings {
@@ -161,7 +179,50 @@ impl PgSettings {
                 "schema_name \"{schema}\" must be a lowercase SQL identifier (a-z, 0-9, _)"
             )));
         }
-        Ok(PgSettings { config, schema })
+        let server_check = match settings.get("sslrootcert").map(String::as_str) {
+            None | Some("") => ServerCheck::EncryptOnly,
+            Some("system") => ServerCheck::VerifySystem,
+            Some(path) => ServerCheck::Verify(PathBuf::from(path)),
+        };
+        if server_check != ServerCheck::EncryptOnly && config.get_ssl_mode() == SslMode::Disable {
+            return Err(StateError::Backend(
+                "sslrootcert is set but conn_str says sslmode=disable; remove one of them"
+                    .to_owned(),
+            ));
+        }
+        if server_check != ServerCheck::EncryptOnly {
+            // A verified server must not be silently replaced by a plain connection.
+            config.ssl_mode(SslMode::Require);
+        }
+        Ok(PgSettings {
+            config,
+            schema,
+            server_check,
+        })
+    }
+
+    /// The TLS connector for `server_check`. Plain connections still happen where
+    /// `sslmode` allows them (`disable`, or `prefer` against a server without TLS).
+    fn tls(&self) -> Result<MakeTlsConnector, StateError> {
+        let failed = |e: openssl::error::ErrorStack| {
+            StateError::Backend(format!("cannot set up TLS for {}: {e}", self.describe()))
+        };
+        let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(failed)?;
+        match &self.server_check {
+            ServerCheck::EncryptOnly => builder.set_verify(SslVerifyMode::NONE),
+            ServerCheck::Verify(path) => builder.set_ca_file(path).map_err(|e| {
+                StateError::Backend(format!("cannot read sslrootcert {}: {e}", path.display()))
+            })?,
+            ServerCheck::VerifySystem => builder.set_default_verify_paths().map_err(failed)?,
+        }
+        let mut connector = MakeTlsConnector::new(builder.build());
+        if self.server_check == ServerCheck::EncryptOnly {
+            connector.set_callback(|config, _| {
+                config.set_verify_hostname(false);
+                Ok(())
+            });
+        }
+        Ok(connector)
     }
 
     /// `user@host:port/dbname schema S`, never the password.
@@ -181,9 +242,29 @@ impl PgSettings {
     }
 
     fn connect(&self) -> Result<Client, StateError> {
-        self.config
-            .connect(NoTls)
-            .map_err(|e| StateError::Backend(format!("cannot connect to {}: {e}", self.describe())))
+        self.config.connect(self.tls()?).map_err(|e| {
+            // The TLS library's reason (e.g. "certificate verify failed") is a source of the
+            // error, not in its own message.
+            let mut detail = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                // OpenSSL's error stack repeats itself down the chain.
+                let text = cause.to_string();
+                if !detail.contains(&text) {
+                    detail = format!("{detail}: {text}");
+                }
+                source = cause.source();
+            }
+            let hint = if detail.contains("certificate verify failed") {
+                ". Check that sslrootcert is the CA that signed the server's certificate and that conn_str names the host as the certificate does"
+            } else {
+                ""
+            };
+            StateError::Backend(format!(
+                "cannot connect to {}: {detail}{hint}",
+                self.describe()
+            ))
+        })
     }
 }
 

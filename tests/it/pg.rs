@@ -73,6 +73,12 @@ fn pg_bin() -> Result<PathBuf, String> {
 /// Starts a throwaway cluster as the postgres user (initdb refuses root) and leaves a watchdog
 /// that stops it and removes its directory once this process is gone.
 fn start_cluster() -> Result<String, String> {
+    start_cluster_in("pf-pg", None)
+}
+
+/// Starts a throwaway cluster in `$TMPDIR/<tag>-<pid>`. With `tls`, a directory holding
+/// `server.crt` and `server.key`, the cluster accepts TLS connections only.
+fn start_cluster_in(tag: &str, tls: Option<&Path>) -> Result<String, String> {
     let uid = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -85,7 +91,7 @@ fn start_cluster() -> Result<String, String> {
         return Err("starting a throwaway cluster needs root (runuser -u postgres)".to_owned());
     }
     let bin = pg_bin()?;
-    let dir = std::env::temp_dir().join(format!("pf-pg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     run_checked(Command::new("chown").arg("postgres:postgres").arg(&dir))?;
@@ -107,10 +113,31 @@ fn start_cluster() -> Result<String, String> {
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
             .arg(&data),
     )?;
-    let options = format!(
+    let mut options = format!(
         "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off",
         dir.display()
     );
+    if let Some(certs) = tls {
+        for file in ["server.crt", "server.key"] {
+            std::fs::copy(certs.join(file), data.join(file)).map_err(|e| e.to_string())?;
+            run_checked(
+                Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(data.join(file)),
+            )?;
+        }
+        run_checked(
+            Command::new("chmod")
+                .arg("600")
+                .arg(data.join("server.key")),
+        )?;
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .map_err(|e| e.to_string())?;
+        options.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+    }
     run_checked(
         as_postgres("pg_ctl")
             .args(["-w", "-D"])
@@ -732,4 +759,152 @@ fn state_push_refuses_a_foreign_lineage() {
     std::fs::write(&file, state_with_history("lineage-foreign", 2).to_json()).unwrap();
     dir.ok(&["state", "push", "-force", file.to_str().unwrap()]);
     assert_eq!(dir.pull().lineage, "lineage-foreign");
+}
+
+/// Runs openssl in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    run_checked(Command::new("openssl").args(args).current_dir(dir)).unwrap();
+}
+
+/// A CA, a server certificate it signed for `localhost` only, and an unrelated second CA.
+fn certificates(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for ca in ["ca", "other-ca"] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN=patchform test {ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.crt"),
+            ],
+        );
+    }
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.crt",
+        ],
+    );
+}
+
+fn tls_backend(conn_str: &str, rootcert: Option<&Path>) -> PgBackend {
+    let mut settings = BTreeMap::from([
+        ("conn_str".to_owned(), conn_str.to_owned()),
+        ("schema_name".to_owned(), "t_tls".to_owned()),
+    ]);
+    if let Some(path) = rootcert {
+        settings.insert("sslrootcert".to_owned(), path.display().to_string());
+    }
+    PgBackend::new(PgSettings::from_settings(&settings).unwrap(), "default")
+}
+
+#[test]
+fn tls_encrypts_and_verify_full_checks_the_certificate_and_the_host_name() {
+    // Its own cluster with TLS on, whatever PATCHFORM_TEST_PG says: initdb needs root here.
+    if !crate::fleet::require_root() {
+        return;
+    }
+    let certs = std::env::temp_dir().join(format!("pf-pg-certs-{}", std::process::id()));
+    certificates(&certs);
+    let conn_str = start_cluster_in("pf-pg-tls", Some(&certs)).expect("start a TLS cluster");
+    let port = conn_str
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches("/postgres");
+    let by_ip = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let by_name = format!("postgres://postgres@localhost:{port}/postgres");
+    let message = |result: Result<Option<State>, StateError>| match result {
+        Ok(_) => "connected".to_owned(),
+        Err(e) => e.to_string(),
+    };
+
+    // The server takes TLS only, so every success below was encrypted.
+    let plain = message(tls_backend(&format!("{by_ip}?sslmode=disable"), None).read());
+    assert!(
+        plain.contains("no encryption") || plain.contains("pg_hba.conf"),
+        "{plain}"
+    );
+
+    // sslmode=require without a root certificate: encrypted, server not authenticated.
+    let mut pg = tls_backend(&format!("{by_ip}?sslmode=require"), None);
+    let state = state_with_history("lineage-tls", 1);
+    pg.write(&state).unwrap();
+    assert_eq!(pg.read().unwrap().as_ref(), Some(&state));
+
+    // verify-full: the right CA and the name in the certificate.
+    let read = tls_backend(&by_name, Some(&certs.join("ca.crt"))).read();
+    assert_eq!(read.unwrap().as_ref(), Some(&state));
+
+    // An unknown CA, or a host name the certificate does not carry, is refused.
+    let unknown = message(tls_backend(&by_name, Some(&certs.join("other-ca.crt"))).read());
+    assert!(unknown.contains("certificate verify failed"), "{unknown}");
+    let wrong_name = message(tls_backend(&by_ip, Some(&certs.join("ca.crt"))).read());
+    eprintln!("plain: {plain}\nunknown CA: {unknown}\nwrong name: {wrong_name}");
+    assert!(
+        wrong_name.contains("certificate verify failed"),
+        "{wrong_name}"
+    );
+    assert!(
+        wrong_name.to_lowercase().contains("mismatch"),
+        "{wrong_name}"
+    );
+
+    // A root certificate with sslmode=disable is a contradiction, refused up front.
+    let settings = BTreeMap::from([
+        ("conn_str".to_owned(), format!("{by_ip}?sslmode=disable")),
+        (
+            "sslrootcert".to_owned(),
+            certs.join("ca.crt").display().to_string(),
+        ),
+    ]);
+    let error = PgSettings::from_settings(&settings)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("sslmode=disable"), "{error}");
+    let _ = std::fs::remove_dir_all(&certs);
 }
