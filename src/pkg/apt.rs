@@ -17,36 +17,7 @@ const STATUS: &str = "@@pf-status ";
 /// Reads every fact one scan needs in one round trip. Runs under `sh -c` with `LC_ALL=C.UTF-8`.
 /// Nothing is interpolated into it. Its output is the facts sections, then after `@@pf details`
 /// the package details (see `split_scan_output`).
-pub(crate) const FACTS_SCRIPT: &str = r#"section() { echo; echo "@@pf $1"; }
-done_() { echo "@@pf-status $?"; }
-section os-release; cat /etc/os-release; done_
-section boot-id; cat /proc/sys/kernel/random/boot_id; done_
-section kernel; uname -r; done_
-section reboot-required
-if [ -e /var/run/reboot-required ]; then echo yes; cat /var/run/reboot-required.pkgs 2>/dev/null; else echo no; fi; done_
-section dpkg; dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n'; done_
-section holds; apt-mark showhold; done_
-section auto-upgrades
-for unit in apt-daily-upgrade.timer unattended-upgrades.service; do
-  printf '%s ' "$unit"; systemctl is-enabled "$unit" 2>/dev/null || echo unknown
-done
-apt-config dump APT::Periodic::Unattended-Upgrade; true; done_
-section fingerprint
-sha256sum /var/lib/dpkg/status | cut -d' ' -f1
-find /var/lib/apt/lists -maxdepth 1 -type f -printf '%f %s %T@\n' | LC_ALL=C sort | sha256sum | cut -d' ' -f1
-done_
-sim=$(apt-get -s -o Debug::NoLocking=1 dist-upgrade); rc=$?
-section simulate; printf '%s\n' "$sim"; (exit "$rc"); done_
-section policy; apt-cache policy; done_
-section details
-# The version tables and records of every package the simulation upgrades or installs, and of
-# held ones, in the same round trip. The names come from apt on this host and go to apt as
-# arguments, one per line (`-d`: xargs interprets no quotes).
-names=$({ printf '%s\n' "$sim" | sed -n 's/^Inst \([^ ]*\) .*/\1/p'; apt-mark showhold; } | LC_ALL=C sort -u)
-printf '%s\n' "$names" | grep . | xargs -r -d '\n' apt-cache policy --; echo "@@pf-status $?"
-echo "@@pf show"
-printf '%s\n' "$names" | grep . | xargs -r -d '\n' apt-cache show --; echo "@@pf-status $?"
-"#;
+pub(crate) const FACTS_SCRIPT: &str = include_str!("scan.sh");
 
 /// Refreshes the package lists before a scan. `DPkg::Lock::Timeout` waits for another apt
 /// instead of failing at once.
