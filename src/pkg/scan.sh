@@ -8,7 +8,8 @@ section kernel; uname -r; done_
 section reboot-required
 if [ -e /var/run/reboot-required ]; then echo yes; cat /var/run/reboot-required.pkgs 2>/dev/null; else echo no; fi; done_
 section dpkg; dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n'; done_
-section holds; apt-mark showhold; done_
+holds=$(apt-mark showhold); rc=$?
+section holds; printf '%s\n' "$holds"; (exit "$rc"); done_
 section auto-upgrades
 for unit in apt-daily-upgrade.timer unattended-upgrades.service; do
   printf '%s ' "$unit"; systemctl is-enabled "$unit" 2>/dev/null || echo unknown
@@ -25,7 +26,7 @@ section details
 # The version tables and records of every package the simulation upgrades or installs, and of
 # held ones, in the same round trip. The names come from apt on this host and go to apt as
 # arguments, one per line (`-d`: xargs interprets no quotes).
-names=$({ printf '%s\n' "$sim" | sed -n 's/^Inst \([^ ]*\) .*/\1/p'; apt-mark showhold; } | LC_ALL=C sort -u)
+names=$({ printf '%s\n' "$sim" | sed -n 's/^Inst \([^ ]*\) .*/\1/p'; printf '%s\n' "$holds"; } | LC_ALL=C sort -u)
 printf '%s\n' "$names" | grep . | xargs -r -d '\n' apt-cache policy --; echo "@@pf-status $?"
 echo "@@pf show"
 printf '%s\n' "$names" | grep . | xargs -r -d '\n' apt-cache show --; echo "@@pf-status $?"
