@@ -136,6 +136,37 @@ mod tests {
         assert_eq!(cmp("1:0.1", "9.9"), Ordering::Greater);
     }
 
+    /// Versions with the parts that make ordering subtle, often sharing prefixes.
+    const VERSION: &str = "([0-2]:)?[0-2][0-2a-c.+~]{0,6}(-[0-2a-c.+~]{1,4})?";
+
+    #[test]
+    fn arbitrary_text_never_panics_the_split() {
+        proptest::proptest!(|(text in "[0-9a-z.+~:-]{0,16}")| {
+            if let Some(parts) = split(&text) {
+                proptest::prop_assert_eq!(compare(&parts, &parts), Ordering::Equal);
+            }
+        });
+    }
+
+    proptest::proptest! {
+        // The order is total: reflexive, antisymmetric, transitive.
+        #[test]
+        fn order_is_total_on_arbitrary_versions(
+            a in VERSION,
+            b in VERSION,
+            c in VERSION,
+        ) {
+            let (Some(a), Some(b), Some(c)) = (split(&a), split(&b), split(&c)) else {
+                return Ok(());
+            };
+            proptest::prop_assert_eq!(compare(&a, &a), Ordering::Equal);
+            proptest::prop_assert_eq!(compare(&a, &b), compare(&b, &a).reverse());
+            if compare(&a, &b) != Ordering::Greater && compare(&b, &c) != Ordering::Greater {
+                proptest::prop_assert_ne!(compare(&a, &c), Ordering::Greater);
+            }
+        }
+    }
+
     #[test]
     fn structure_is_checked() {
         for bad in ["", ":1.0", "a:1.0", "1.0-", "a1.0", "99999999999:1"] {
