@@ -194,3 +194,62 @@ fn unknown_and_changed_host_keys_are_refused() {
     assert_eq!(inventory["hosts"]["h001"]["result"], "unreachable");
     assert_eq!(inventory["hosts"]["h002"]["result"], "unreachable");
 }
+
+/// Accepted SSH logins in the host's sshd log (the reading connection counts itself).
+fn logins(fleet: &Fleet, host: &str) -> usize {
+    fleet
+        .ssh_ok(host, "grep -c 'Accepted publickey' /var/log/pf-sshd.log")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_kept_connection_is_reused_without_a_new_login() {
+    use patchform::transport::{HostKeyPolicy, RemoteCommand, Ssh, SshOptions};
+    if !require_root() {
+        return;
+    }
+    let fleet = Fleet::start(1);
+    let host = patchform::model::Host {
+        name: "h001".into(),
+        address: fleet.host(0).address.clone(),
+        port: 22,
+        user: "root".into(),
+        identity_file: Some(fleet.identity_file().display().to_string()),
+        jump_host: None,
+        tags: Default::default(),
+        group: None,
+    };
+    let control = tempfile::Builder::new()
+        .prefix("pf-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let ssh = Ssh::new(SshOptions {
+        host_keys: HostKeyPolicy::Strict,
+        config_file: None,
+        known_hosts_file: Some(fleet.known_hosts()),
+        connect_timeout: Duration::from_secs(10),
+        output_limit: 1 << 20,
+        control_dir: control.path().to_path_buf(),
+    })
+    .unwrap();
+    let echo = RemoteCommand::new("echo", "echo kept", Duration::from_secs(10));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let before = logins(&fleet, "h001");
+    runtime.block_on(async {
+        let first = ssh.connect(&host).await.unwrap();
+        assert_eq!(first.run(&echo).await.unwrap().stdout, "kept\n");
+        assert!(
+            ssh.keep(first, 1).is_none(),
+            "one connection fits the limit"
+        );
+        let again = ssh.connect(&host).await.unwrap();
+        assert_eq!(again.run(&echo).await.unwrap().stdout, "kept\n");
+        // Over the limit, the connection is handed back instead of kept.
+        let extra = ssh.keep(again, 0).expect("limit 0 keeps nothing");
+        extra.close().await;
+    });
+    // One login for both connects, plus the one that reads the log.
+    assert_eq!(logins(&fleet, "h001") - before, 2);
+}
