@@ -163,13 +163,21 @@ mod tests {
         for event in &events {
             progress.event(event);
         }
-        // Drawing is rate-limited; after a pause, one more draw shows the final state.
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        for bar in progress.bars.values() {
-            bar.tick();
+        // Drawing is rate-limited: redraw after short pauses until the last state shows (a
+        // loaded machine may need more than one pause).
+        let expected = ["group.web", "1/3", "w-2: reboot", "every host succeeded"];
+        let mut screen = String::new();
+        for _ in 0..40 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            for bar in progress.bars.values() {
+                bar.tick();
+            }
+            screen = term.contents();
+            if expected.iter().all(|e| screen.contains(e)) {
+                break;
+            }
         }
-        let screen = term.contents();
-        for expected in ["group.web", "1/3", "w-2: reboot", "every host succeeded"] {
+        for expected in expected {
             assert!(screen.contains(expected), "{expected} not shown:\n{screen}");
         }
         assert!(
