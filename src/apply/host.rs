@@ -389,20 +389,34 @@ async fn reboot_and_wait(
 ) -> Result<Connection, Failure> {
     let options = context.options;
     let host = connection.host().to_owned();
-    let reboot = RemoteCommand::new("reboot", apt::REBOOT_SCRIPT, options.command_timeout);
-    let answer = connection.run(&reboot).await?;
-    connection.close().await;
-    let before = answer.stdout.trim().to_owned();
-    if answer.status != 0 || before.is_empty() {
+    let boot_id = RemoteCommand::new("read boot_id", apt::BOOT_ID_SCRIPT, options.command_timeout);
+    let before = connection.run(&boot_id).await?.stdout.trim().to_owned();
+    if before.is_empty() {
+        connection.close().await;
         return Err(Failure {
             class: FailureClass::Other,
-            message: format!(
-                "could not read {host}'s boot_id (status {}), so it was not rebooted",
-                answer.status
-            ),
+            message: format!("{host} printed no boot_id, so it was not rebooted"),
         });
     }
-    let boot_id = RemoteCommand::new("read boot_id", apt::BOOT_ID_SCRIPT, options.command_timeout);
+    let reboot = RemoteCommand::new("reboot", apt::REBOOT_SCRIPT, options.command_timeout);
+    let answer = connection.run(&reboot).await;
+    connection.close().await;
+    match answer {
+        Ok(output) if output.status != 0 => {
+            return Err(Failure {
+                class: FailureClass::Other,
+                message: format!(
+                    "reboot on {host} exited with status {}: {}",
+                    output.status,
+                    tail(output.stderr.trim())
+                ),
+            });
+        }
+        // A reboot that won the race against its own answer looks like a lost connection:
+        // the new boot_id below is what tells.
+        Ok(_) | Err(TransportError::ConnectionLost { .. }) => {}
+        Err(error) => return Err(error.into()),
+    }
     context.step(&host, "wait_for_boot");
     let deadline = Instant::now() + options.reboot_timeout;
     loop {

@@ -339,8 +339,21 @@ impl ApplyReport {
 const FINGERPRINT_PARALLELISM: usize = 32;
 
 /// Connections of the fingerprint check kept open for the hosts' own steps. Bounded because
-/// each is an ssh master process; the hosts that start first get them.
+/// each is an ssh master process.
 const KEPT_CONNECTIONS: usize = 64;
+
+/// The hosts that start as soon as the apply does: the first `max_concurrency` hosts of the
+/// first wave of every group that depends on no other. Only their connections are worth
+/// keeping; a later host would find its kept master gone idle.
+fn starting_first(plan: &Plan) -> std::collections::BTreeSet<String> {
+    plan.groups
+        .iter()
+        .filter(|g| g.depends_on.is_empty())
+        .filter_map(|g| g.waves.first().map(|wave| (wave, g.max_concurrency.max(1))))
+        .flat_map(|(wave, limit)| wave.iter().take(limit).cloned())
+        .take(KEPT_CONNECTIONS)
+        .collect()
+}
 
 /// Re-reads every patched host's package database and apt lists digests; a saved plan whose
 /// hosts changed since it was made is refused before anything is installed. Hosts that do not
@@ -354,18 +367,10 @@ pub async fn check_fingerprints(
     use crate::transport::RemoteCommand;
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(FINGERPRINT_PARALLELISM));
     let mut tasks = tokio::task::JoinSet::new();
-    // In the order hosts start, so the connections kept for reuse go to the first ones.
-    let mut order: Vec<&str> = plan
-        .groups
-        .iter()
-        .flat_map(|g| g.waves.iter().flatten().map(String::as_str))
-        .collect();
-    order.extend(plan.hosts.keys().map(String::as_str));
-    let mut seen = std::collections::BTreeSet::new();
-    order.retain(|name| seen.insert(*name));
-    for host_plan in order
-        .into_iter()
-        .filter_map(|name| plan.hosts.get(name))
+    let starting_first = std::sync::Arc::new(starting_first(plan));
+    for host_plan in plan
+        .hosts
+        .values()
         .filter(|h| h.status == HostStatus::Patch)
     {
         let (Some(expected), Some(host)) = (
@@ -376,14 +381,20 @@ pub async fn check_fingerprints(
         };
         let ssh = ssh.clone();
         let permits = permits.clone();
+        let starting_first = starting_first.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.ok()?;
             let connection = ssh.connect(&host).await.ok()?;
             let command =
                 RemoteCommand::new("fingerprint", crate::pkg::apt::FINGERPRINT_SCRIPT, timeout);
             let output = connection.run(&command).await.ok();
-            // The host's own steps reuse this connection: one handshake fewer per host.
-            if let Some(connection) = ssh.keep(connection, KEPT_CONNECTIONS) {
+            // A host that starts at once reuses this connection: one handshake fewer.
+            let kept = if starting_first.contains(&host.name) {
+                ssh.keep(connection, KEPT_CONNECTIONS)
+            } else {
+                Some(connection)
+            };
+            if let Some(connection) = kept {
                 connection.close().await;
             }
             let (dpkg_status, apt_lists) =

@@ -2,7 +2,7 @@
 
 use super::common::{self, LockedState};
 use super::plan::{PlanArgs, make_plan, read_plan};
-use super::progress::{self, Progress};
+use super::progress::{self, Notices, Progress};
 use super::{Exit, Ui};
 use crate::apply::{
     self, ApplyOptions, ApplyReport, Event, HostOutcome, HostReport, Stop, WindowPolicy,
@@ -184,7 +184,13 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(Stop::Run);
     let applying = Arc::new(AtomicBool::new(false));
-    runtime.spawn(watch_signals(signals, stop_tx.clone(), applying.clone()));
+    let notices = Notices::default();
+    runtime.spawn(watch_signals(
+        signals,
+        stop_tx.clone(),
+        applying.clone(),
+        notices.clone(),
+    ));
     let loaded = match common::load(vars.clone(), ui) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
@@ -272,15 +278,24 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
     };
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     let plan = Arc::new(plan);
-    runtime.spawn(watch_lock(locked.backend.lock_loss(), stop_tx));
+    runtime.spawn(watch_lock(
+        locked.backend.lock_loss(),
+        stop_tx,
+        notices.clone(),
+    ));
     let worker = {
         let (plan, hosts, options) = (plan.clone(), Arc::new(hosts), Arc::new(options));
         std::thread::spawn(move || {
             runtime.block_on(apply::run(plan, hosts, ssh, options, events_tx, stop_rx))
         })
     };
-    let mut bars = (!args.json && std::io::stderr().is_terminal())
-        .then(|| Progress::new(&progress_groups(&plan), ProgressDrawTarget::stderr()));
+    let mut bars = (!args.json && std::io::stderr().is_terminal()).then(|| {
+        Progress::new(
+            &progress_groups(&plan),
+            ProgressDrawTarget::stderr(),
+            &notices,
+        )
+    });
     let mut save_error = None;
     while let Some(event) = events_rx.blocking_recv() {
         if args.json {
@@ -301,6 +316,9 @@ pub(crate) fn run(args: &ApplyArgs, vars: VarInputs, ui: &Ui) -> Exit {
                 save_error = Some(e.to_string());
             }
         }
+    }
+    if let Some(bars) = bars {
+        bars.finish();
     }
     let report: ApplyReport =
         match worker.join() {
@@ -381,12 +399,12 @@ impl Signals {
 
 /// A lost state lock drains the apply: nothing new starts, and `LockedState::save` refuses
 /// every later write, since another command may hold the lock by now.
-async fn watch_lock(lock_loss: LockLoss, stop: tokio::sync::watch::Sender<Stop>) {
+async fn watch_lock(lock_loss: LockLoss, stop: tokio::sync::watch::Sender<Stop>, notices: Notices) {
     while !lock_loss.is_lost() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eprintln!(
-        "\nError: the state lock was lost: no new host starts, and state is no longer written."
+    notices.print(
+        "\nError: the state lock was lost: no new host starts, and state is no longer written.",
     );
     stop.send_if_modified(|stop| {
         let run = *stop == Stop::Run;
@@ -406,20 +424,21 @@ async fn watch_signals(
     mut signals: Signals,
     stop: tokio::sync::watch::Sender<Stop>,
     applying: Arc<AtomicBool>,
+    notices: Notices,
 ) {
     signals.next().await;
     if !applying.load(Ordering::SeqCst) {
         eprintln!("\nInterrupted before any host was patched: nothing was applied.");
         std::process::exit(1);
     }
-    eprintln!(
-        "\nInterrupt received: no new host starts; hosts in flight finish (interrupt again to stop them at the next safe point)."
+    notices.print(
+        "\nInterrupt received: no new host starts; hosts in flight finish (interrupt again to stop them at the next safe point).",
     );
     stop.send_replace(Stop::Drain);
     tokio::select! {
         () = signals.next() => {}
         () = tokio::time::sleep(DRAIN_BOUND) => {}
     }
-    eprintln!("\nStopping hosts in flight at their next safe point (never inside dpkg).");
+    notices.print("\nStopping hosts in flight at their next safe point (never inside dpkg).");
     stop.send_replace(Stop::Cancel);
 }

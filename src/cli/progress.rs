@@ -6,14 +6,39 @@ use crate::apply::Event;
 use crate::render;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 /// The bar of hosts outside any patch group (they run only under `-ignore-window`).
 pub(crate) const UNGROUPED: &str = "(no patch group)";
 
 const TEMPLATE: &str = "{prefix:<20!} [{bar:24}] {pos}/{len} {elapsed:>4} {wide_msg}";
 
+/// Where messages from outside the event stream (interrupts, a lost lock) go: above the
+/// bars while they are shown, else straight to stderr, so no bar redraw erases them.
+#[derive(Clone, Default)]
+pub(crate) struct Notices(Arc<Mutex<Option<MultiProgress>>>);
+
+impl Notices {
+    pub(crate) fn print(&self, text: &str) {
+        let bars = self.0.lock().ok().and_then(|bars| bars.clone());
+        match bars {
+            Some(multi) => {
+                let _ = multi.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn show_above(&self, multi: Option<MultiProgress>) {
+        if let Ok(mut bars) = self.0.lock() {
+            *bars = multi;
+        }
+    }
+}
+
 pub(crate) struct Progress {
     multi: MultiProgress,
+    notices: Notices,
     bars: BTreeMap<String, ProgressBar>,
     /// Hosts in flight: their bar and their current step.
     in_flight: BTreeMap<String, (String, &'static str)>,
@@ -21,8 +46,13 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// `groups`: each bar's name and number of hosts, in the order to show them.
-    pub(crate) fn new(groups: &[(String, usize)], target: ProgressDrawTarget) -> Progress {
+    pub(crate) fn new(
+        groups: &[(String, usize)],
+        target: ProgressDrawTarget,
+        notices: &Notices,
+    ) -> Progress {
         let multi = MultiProgress::with_draw_target(target);
+        notices.show_above(Some(multi.clone()));
         let style = ProgressStyle::with_template(TEMPLATE)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
@@ -41,9 +71,19 @@ impl Progress {
             .collect();
         Progress {
             multi,
+            notices: notices.clone(),
             bars,
             in_flight: BTreeMap::new(),
         }
+    }
+
+    /// Leaves every bar as last drawn and stops drawing, so what is printed next (the
+    /// summary) is not redrawn over.
+    pub(crate) fn finish(self) {
+        for bar in self.bars.values().filter(|bar| !bar.is_finished()) {
+            bar.abandon();
+        }
+        self.notices.show_above(None);
     }
 
     pub(crate) fn event(&mut self, event: &Event) {
@@ -132,9 +172,11 @@ mod tests {
             ("group.web".to_owned(), 3),
             ("group.empty".to_owned(), 0),
         ];
+        let notices = Notices::default();
         let mut progress = Progress::new(
             &groups,
             ProgressDrawTarget::term_like(Box::new(term.clone())),
+            &notices,
         );
         let events = [
             Event::HostStarted {
@@ -163,9 +205,16 @@ mod tests {
         for event in &events {
             progress.event(event);
         }
+        notices.print("Interrupt received: no new host starts");
         // Drawing is rate-limited: redraw after short pauses until the last state shows (a
         // loaded machine may need more than one pause).
-        let expected = ["group.web", "1/3", "w-2: reboot", "every host succeeded"];
+        let expected = [
+            "group.web",
+            "1/3",
+            "w-2: reboot",
+            "every host succeeded",
+            "Interrupt received",
+        ];
         let mut screen = String::new();
         for _ in 0..40 {
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -195,5 +244,7 @@ mod tests {
         assert!(canary.is_finished());
         assert_eq!(canary.message(), "every host succeeded");
         assert!(!progress.bars.contains_key("group.empty"));
+        progress.finish();
+        assert!(notices.0.lock().unwrap().is_none(), "no bars once finished");
     }
 }

@@ -786,7 +786,8 @@ pub(crate) const SIMULATE_INSTALL_SCRIPT: &str = r#"exec apt-get -s -q -o Debug:
 /// Installs `pkg=version...` detached from the SSH session, so a lost connection never
 /// interrupts dpkg: the install runs in its own session and writes its log and exit status
 /// under /var/lib/patchform; this script waits for the status. `$1` is a run id. Logs of
-/// earlier runs are kept for 30 days, for whoever investigates a host afterwards.
+/// earlier runs are kept about a month (`-mtime +30`: 31 whole days), for whoever
+/// investigates a host afterwards.
 pub(crate) const INSTALL_SCRIPT: &str = r#"run="/var/lib/patchform/run-$1"; shift
 mkdir -p /var/lib/patchform
 find /var/lib/patchform -maxdepth 1 -type f -name 'run-*' -mtime +30 -delete
@@ -812,10 +813,9 @@ pub(crate) const REBOOT_REQUIRED_SCRIPT: &str =
 
 pub(crate) const BOOT_ID_SCRIPT: &str = "cat /proc/sys/kernel/random/boot_id";
 
-/// Prints the boot_id the reboot will change, then asks the host to reboot a moment after
-/// this command returns, so the answer gets back.
-pub(crate) const REBOOT_SCRIPT: &str =
-    "cat /proc/sys/kernel/random/boot_id && { (sleep 0.3; reboot) > /dev/null 2>&1 < /dev/null & }";
+/// Asks the host to reboot a moment after this command returns, so the answer usually gets
+/// back (apply does not depend on it: it waits for a new boot_id either way).
+pub(crate) const REBOOT_SCRIPT: &str = "(sleep 0.3; reboot) > /dev/null 2>&1 < /dev/null &";
 
 /// Versions and dpkg states of `"$@"` (`-` for a package that is not installed).
 pub(crate) const VERIFY_SCRIPT: &str = r#"for p in "$@"; do

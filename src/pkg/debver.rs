@@ -39,7 +39,8 @@ pub(super) fn split(text: &str) -> Option<Parts<'_>> {
         // An empty slice at the end, so every part stays a slice of `text`.
         None => (rest, &rest[rest.len()..]),
     };
-    if !upstream.starts_with(|c: char| c.is_ascii_digit()) {
+    // dpkg allows `:` in the upstream part after an epoch, never in the revision.
+    if !upstream.starts_with(|c: char| c.is_ascii_digit()) || revision.contains(':') {
         return None;
     }
     Some(Parts {
@@ -169,7 +170,15 @@ mod tests {
 
     #[test]
     fn structure_is_checked() {
-        for bad in ["", ":1.0", "a:1.0", "1.0-", "a1.0", "99999999999:1"] {
+        for bad in [
+            "",
+            ":1.0",
+            "a:1.0",
+            "1.0-",
+            "a1.0",
+            "99999999999:1",
+            "1:1.0-1:2",
+        ] {
             assert_eq!(split(bad), None, "{bad}");
         }
         assert_eq!(

@@ -18,12 +18,14 @@ use super::{
     check_successor_of,
 };
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use openssl::x509::X509;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
 use postgres::config::SslMode;
 use postgres::{Client, Config, Transaction};
 use postgres_openssl::MakeTlsConnector;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -210,9 +212,9 @@ impl PgSettings {
         let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(failed)?;
         match &self.server_check {
             ServerCheck::EncryptOnly => builder.set_verify(SslVerifyMode::NONE),
-            ServerCheck::Verify(path) => builder.set_ca_file(path).map_err(|e| {
-                StateError::Backend(format!("cannot read sslrootcert {}: {e}", path.display()))
-            })?,
+            // Only the CAs of the file: the builder starts with the system's store, which
+            // verify-full with a root file must not trust.
+            ServerCheck::Verify(path) => builder.set_cert_store(root_store(path)?),
             ServerCheck::VerifySystem => builder.set_default_verify_paths().map_err(failed)?,
         }
         let mut connector = MakeTlsConnector::new(builder.build());
@@ -266,6 +268,28 @@ impl PgSettings {
             ))
         })
     }
+}
+
+/// A certificate store holding exactly the CAs of a PEM file.
+fn root_store(path: &Path) -> Result<X509Store, StateError> {
+    let unreadable = |detail: String| {
+        StateError::Backend(format!(
+            "cannot read sslrootcert {}: {detail}; give a PEM file of the CA certificates that sign the server's certificate",
+            path.display()
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    let certificates = X509::stack_from_pem(&pem).map_err(|e| unreadable(e.to_string()))?;
+    if certificates.is_empty() {
+        return Err(unreadable("it holds no certificate".to_owned()));
+    }
+    let mut store = X509StoreBuilder::new().map_err(|e| unreadable(e.to_string()))?;
+    for certificate in certificates {
+        store
+            .add_cert(certificate)
+            .map_err(|e| unreadable(e.to_string()))?;
+    }
+    Ok(store.build())
 }
 
 /// The advisory-lock key of one workspace: a stable hash, so every patchform agrees on it.

@@ -6,7 +6,7 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 /// Longest control directory ssh accepts: its socket path `DIR/.ssh-connectionXXXXXX/master`
@@ -50,10 +50,14 @@ pub struct Ssh {
     warm: Warm,
 }
 
-/// Open connections set aside by `Ssh::keep`, by host name. Dropping the last `Ssh` drops
-/// them, which shuts their masters down.
+/// Open connections set aside by `Ssh::keep`, by host name, with when they were set aside.
+/// Dropping the last `Ssh` drops them, which shuts their masters down.
 #[derive(Clone, Default)]
-struct Warm(Arc<std::sync::Mutex<std::collections::HashMap<String, Connection>>>);
+struct Warm(Arc<std::sync::Mutex<std::collections::HashMap<String, (Instant, Connection)>>>);
+
+/// How long a kept connection is reused: well inside the master's idle persistence, so a
+/// master never exits between the check in `connect` and the first command.
+const KEPT_FOR: Duration = Duration::from_secs(40);
 
 impl std::fmt::Debug for Warm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,7 +103,7 @@ impl Ssh {
         if warm.len() >= limit {
             return Some(connection);
         }
-        warm.insert(connection.host.clone(), connection);
+        warm.insert(connection.host.clone(), (Instant::now(), connection));
         None
     }
 
@@ -110,9 +114,9 @@ impl Ssh {
             .lock()
             .ok()
             .and_then(|mut w| w.remove(&host.name));
-        if let Some(connection) = kept {
+        if let Some((since, connection)) = kept {
             // A kept master may have died meanwhile (host rebooted, network gone).
-            if connection.session.check().await.is_ok() {
+            if since.elapsed() < KEPT_FOR && connection.session.check().await.is_ok() {
                 return Ok(connection);
             }
             connection.close().await;

@@ -894,6 +894,42 @@ fn tls_encrypts_and_verify_full_checks_the_certificate_and_the_host_name() {
         "{wrong_name}"
     );
 
+    // sslrootcert=system trusts the system's CAs (OpenSSL reads SSL_CERT_FILE for them, so
+    // here the test CA is the system's), but a root file is the only trust verify-full has.
+    let patchform_init = |rootcert: &str| {
+        let dir = tempfile::Builder::new()
+            .prefix("pf-pg-tls-")
+            .tempdir()
+            .unwrap();
+        std::fs::write(
+            dir.path().join("main.hcl"),
+            format!(
+                "patchform {{\n  backend \"pg\" {{\n    schema_name = \"t_tls\"\n    sslrootcert = \"{rootcert}\"\n  }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_patchform"))
+            .arg("init")
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("PATCHFORM_PG_CONN_STR", &by_name)
+            .env("SSL_CERT_FILE", certs.join("ca.crt"))
+            .env_remove("SSL_CERT_DIR")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let system = patchform_init("system");
+    assert!(system.status.success(), "{}", text(&system));
+    let other = certs.join("other-ca.crt").display().to_string();
+    let file_only = patchform_init(&other);
+    assert!(!file_only.status.success(), "{}", text(&file_only));
+    assert!(
+        text(&file_only).contains("certificate verify failed"),
+        "{}",
+        text(&file_only)
+    );
+
     // A root certificate with sslmode=disable is a contradiction, refused up front.
     let settings = BTreeMap::from([
         ("conn_str".to_owned(), format!("{by_ip}?sslmode=disable")),
