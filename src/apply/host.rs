@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
-/// Pause between attempts to reach a rebooting host.
+/// Pause before the first attempt to reach a rebooting host: sooner, the old sshd may still
+/// answer and cost a whole handshake for nothing.
+const REBOOT_FIRST_POLL: Duration = Duration::from_secs(1);
+/// Pause between later attempts.
 const REBOOT_POLL: Duration = Duration::from_millis(500);
 /// Lines of apt output kept in a report.
 const LOG_TAIL_LINES: usize = 15;
@@ -419,8 +422,10 @@ async fn reboot_and_wait(
     }
     context.step(&host, "wait_for_boot");
     let deadline = Instant::now() + options.reboot_timeout;
+    let mut pause = REBOOT_FIRST_POLL;
     loop {
-        tokio::time::sleep(REBOOT_POLL).await;
+        tokio::time::sleep(pause).await;
+        pause = REBOOT_POLL;
         if Instant::now() >= deadline {
             return Err(Failure {
                 class: FailureClass::RebootTimeout,
