@@ -944,3 +944,58 @@ fn tls_encrypts_and_verify_full_checks_the_certificate_and_the_host_name() {
     assert!(error.contains("sslmode=disable"), "{error}");
     let _ = std::fs::remove_dir_all(&certs);
 }
+
+#[test]
+fn a_version_1_schema_is_migrated_and_a_newer_one_refused() {
+    let Some(conn_str) = server() else { return };
+    let schema = fresh_schema(conn_str, "schema_v1");
+    let state = state_with_history("lineage-v1", 4);
+    backend(conn_str, &schema, "default").write(&state).unwrap();
+    // Turn the database back into what patchform's schema version 1 left: the document in a
+    // jsonb column (compressible storage), version 1 recorded.
+    sql(conn_str)
+        .batch_execute(&format!(
+            "ALTER TABLE {schema}.states ALTER COLUMN state TYPE jsonb USING state::jsonb; \
+             ALTER TABLE {schema}.states ALTER COLUMN state SET STORAGE EXTENDED; \
+             UPDATE {schema}.schema_version SET version = 1"
+        ))
+        .unwrap();
+    let column_type = |conn_str: &str| -> String {
+        sql(conn_str)
+            .query_one(
+                "SELECT data_type FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = 'states' AND column_name = 'state'",
+                &[&schema],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(column_type(conn_str), "jsonb");
+
+    // The next patchform to connect migrates to the current version and reads the same state.
+    let mut pg = backend(conn_str, &schema, "default");
+    assert_eq!(pg.read().unwrap().as_ref(), Some(&state));
+    assert_eq!(column_type(conn_str), "text");
+    let version: i32 = sql(conn_str)
+        .query_one(&format!("SELECT version FROM {schema}.schema_version"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, patchform::state::pg::SCHEMA_VERSION);
+    let mut next = state.clone();
+    next.serial += 1;
+    pg.write(&next).unwrap();
+    assert_eq!(pg.read().unwrap().as_ref(), Some(&next));
+
+    // A schema from a newer patchform is refused, not rewritten.
+    sql(conn_str)
+        .batch_execute(&format!("UPDATE {schema}.schema_version SET version = 99"))
+        .unwrap();
+    let error = backend(conn_str, &schema, "default")
+        .read()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("newer than this patchform supports"),
+        "{error}"
+    );
+}
