@@ -3,6 +3,7 @@
 //! A stage returns its value together with `Diagnostics` so one run reports every mistake
 //! in a configuration, not just the first (Terraform's `tfdiags`).
 
+use std::error::Error;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -186,4 +187,52 @@ pub fn display_path(path: &Path, base: &Path) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned()
+}
+
+/// An error's message followed by its causes', `a: b: c`. Libraries often keep the useful part
+/// (the server's words, the TLS library's reason) in a cause, out of their own message. A cause
+/// already contained in the text so far is skipped: OpenSSL's error stack repeats itself.
+pub fn error_chain(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl Error for Layer {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn error_chain_appends_causes_once() {
+        let error = Layer(
+            "db error",
+            Some(Box::new(Layer(
+                "verify failed: bad issuer",
+                Some(Box::new(Layer("verify failed", None))),
+            ))),
+        );
+        assert_eq!(error_chain(&error), "db error: verify failed: bad issuer");
+    }
 }

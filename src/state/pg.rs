@@ -245,18 +245,7 @@ impl PgSettings {
 
     fn connect(&self) -> Result<Client, StateError> {
         self.config.connect(self.tls()?).map_err(|e| {
-            // The TLS library's reason (e.g. "certificate verify failed") is a source of the
-            // error, not in its own message.
-            let mut detail = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                // OpenSSL's error stack repeats itself down the chain.
-                let text = cause.to_string();
-                if !detail.contains(&text) {
-                    detail = format!("{detail}: {text}");
-                }
-                source = cause.source();
-            }
+            let detail = crate::diag::error_chain(&e);
             let hint = if detail.contains("certificate verify failed") {
                 ". Check that sslrootcert is the CA that signed the server's certificate and that conn_str names the host as the certificate does"
             } else {
@@ -320,7 +309,11 @@ pub struct PgBackend {
 }
 
 fn db_error(what: &str, error: postgres::Error) -> StateError {
-    StateError::Backend(format!("PostgreSQL: {what}: {error}"))
+    // The server's own message is a cause of the error ("db error: ERROR: ...").
+    StateError::Backend(format!(
+        "PostgreSQL: {what}: {}",
+        crate::diag::error_chain(&error)
+    ))
 }
 
 fn serial_to_sql(serial: u64) -> Result<i64, StateError> {

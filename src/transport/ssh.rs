@@ -188,13 +188,10 @@ fn expand_home(path: &str) -> PathBuf {
 
 /// Turns ssh's own words into a typed error that says what to do.
 fn classify_connect_error(host: &model::Host, error: &openssh::Error) -> TransportError {
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    let detail = detail.replace("\r\n", " ").trim().to_owned();
+    let detail = crate::diag::error_chain(error)
+        .replace("\r\n", " ")
+        .trim()
+        .to_owned();
     if detail.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
         || detail.contains("Host key for") && detail.contains("has changed")
     {
